@@ -1,0 +1,51 @@
+# Everything a user or CI needs: `make demo` runs the pipeline locally, `make test` runs the tests.
+# Targets wrap `lakehouse` verbs and scripts; never the other way round.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: uv
+uv: ## Install uv if it is missing
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+.PHONY: dev
+dev: uv ## Create the Python environment from uv.lock
+	$(UV) sync --frozen
+
+.PHONY: setup
+setup: dev ## Install everything else once: system packages, Spark jars, Terraform, checkov
+	bash scripts/setup.sh
+
+.PHONY: demo
+demo: setup ## Run the whole pipeline on the local defaults and print where to look
+	bash scripts/demo.sh
+
+.PHONY: test
+test: setup ## Run every test, slow end-to-end ones included
+	$(UV) run --frozen pytest
+
+.PHONY: test-fast
+test-fast: dev ## Run the tests that need no Spark, servers or browser
+	$(UV) run --frozen pytest -m "not slow"
+
+.PHONY: lint
+lint: setup ## Lint Python, check the lock file, Terraform formatting and checkov
+	$(UV) lock --check
+	$(UV) run --frozen ruff check .
+	bash scripts/lint-terraform.sh
+
+.PHONY: bench
+bench: setup ## Benchmark cost against data size, with a DuckDB baseline
+	$(UV) run --frozen lakehouse bench
+
+.PHONY: clean
+clean: ## Remove the local lake and caches (keeps downloaded jars and tools)
+	rm -rf .lake .pytest_cache dbt_project/target dbt_project/logs

@@ -1,0 +1,7 @@
+"""`lakehouse sql`: (being built)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this verb to the app."""

@@ -1,0 +1,7 @@
+"""`lakehouse warehouse`: (being built)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this verb to the app."""

@@ -1,0 +1,93 @@
+"""One typed settings object for every part of the lakehouse.
+
+Values come from ``LAKEHOUSE_*`` environment variables, then a ``.env`` file, then the defaults of
+the local profile (no cloud, no network). The cloud profile is filled from ``terraform output
+-json`` (see :mod:`lakehouse.cloud`), never typed by hand.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OPEN_METEO_FORECAST_URL = "https://api.open-meteo.com"
+OPEN_METEO_ARCHIVE_URL = "https://archive-api.open-meteo.com"
+
+
+class Settings(BaseSettings):
+    """Settings of one lakehouse installation; pass it explicitly down the call stack."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LAKEHOUSE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    profile: Literal["local", "aws"] = Field("local", description="Where the lakehouse runs.")
+    env: str = Field("dev", description="Deployment environment name (dev, prod).")
+    lake_root: Path = Field(Path(".lake"), description="Root folder of the local object store.")
+
+    # Sources
+    openmeteo_url: str | None = Field(
+        None,
+        description="Base URL for both Open-Meteo endpoints (/v1/forecast and /v1/archive are "
+        "appended); unset means the public API hosts.",
+    )
+    http_timeout_s: float = Field(30.0, description="Per-request timeout for source APIs.")
+    http_max_attempts: int = Field(5, description="Attempts per request before a source fails.")
+    http_backoff_base_s: float = Field(1.0, description="First retry delay; doubles per attempt.")
+    http_backoff_max_s: float = Field(30.0, description="Cap on one retry delay.")
+
+    # Spark
+    spark_master: str = Field("local[2]", description="Spark master URL for local runs.")
+    spark_driver_memory: str = Field("2g", description="Spark driver memory for local runs.")
+
+    # Warehouse (PostgreSQL locally, Redshift in AWS)
+    warehouse_host: str = Field("127.0.0.1", description="Warehouse host.")
+    warehouse_port: int = Field(0, description="Warehouse port; 0 picks a free one at start.")
+    warehouse_user: str = Field("lakehouse", description="Warehouse user.")
+    warehouse_password: SecretStr = Field(
+        SecretStr("lakehouse-local"), description="Warehouse password (never logged)."
+    )
+    warehouse_database: str = Field("lakehouse", description="Warehouse database name.")
+
+    # Alerts
+    alert_webhook_url: str | None = Field(None, description="Webhook notified on failures.")
+
+    # AWS profile (filled from terraform output -json)
+    aws_region: str | None = Field(None, description="AWS region of the deployment.")
+    buckets: dict[str, str] = Field(
+        default_factory=dict, description="S3 bucket per layer (landing, bronze, ...)."
+    )
+    glue_databases: dict[str, str] = Field(
+        default_factory=dict, description="Glue database per layer."
+    )
+    athena_workgroup: str | None = Field(None, description="Athena workgroup for analyst SQL.")
+    emr_application_id: str | None = Field(None, description="EMR Serverless application id.")
+    emr_job_role_arn: str | None = Field(None, description="EMR Serverless job role ARN.")
+    redshift_workgroup: str | None = Field(None, description="Redshift Serverless workgroup.")
+    alerts_topic_arn: str | None = Field(None, description="SNS topic for pipeline alerts.")
+    site_bucket: str | None = Field(None, description="S3 bucket of the static site.")
+
+    @cached_property
+    def forecast_url(self) -> str:
+        """Base URL of Open-Meteo's forecast endpoint."""
+        return (self.openmeteo_url or OPEN_METEO_FORECAST_URL).rstrip("/")
+
+    @cached_property
+    def archive_url(self) -> str:
+        """Base URL of Open-Meteo's archive endpoint."""
+        return (self.openmeteo_url or OPEN_METEO_ARCHIVE_URL).rstrip("/")
+
+    @property
+    def lake(self):  # noqa: ANN201 - avoids an import cycle at module load
+        from lakehouse.lake import Lake
+
+        return Lake(self.lake_root.resolve())
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides winning."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
