@@ -1,0 +1,53 @@
+"""Run records: what each pipeline step did, kept as small JSON files under ``<lake>/_state/runs``.
+
+Every step (ingest, bronze, gate, transform, publish, site) records one document per run with
+at least ``step``, ``source``, ``run_id``, ``status`` (``ok``/``failed``), ``started_at``,
+``finished_at`` and its own counts. ``lakehouse status``, the site and the gates read them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lakehouse.lake import Lake
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def _dir(lake: Lake, step: str, source: str) -> Path:
+    return lake.state / "runs" / step / source
+
+
+def record_run(lake: Lake, step: str, source: str, **fields: Any) -> dict[str, Any]:
+    """Write one run record atomically and return it."""
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    record = {"step": step, "source": source, "run_id": new_run_id(), "finished_at": now}
+    record.update(fields)
+    directory = _dir(lake, step, source)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{record['run_id']}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+    return record
+
+
+def latest_run(lake: Lake, step: str, source: str) -> dict[str, Any] | None:
+    """The most recent record of ``step`` for ``source``, or None."""
+    runs = list_runs(lake, step, source)
+    return runs[-1] if runs else None
+
+
+def list_runs(lake: Lake, step: str, source: str) -> list[dict[str, Any]]:
+    """All records of ``step`` for ``source``, oldest first."""
+    directory = _dir(lake, step, source)
+    if not directory.exists():
+        return []
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))]
