@@ -1,13 +1,34 @@
-"""Shared fixtures: every test runs on a temporary lake and never reads a developer's settings."""
+"""Shared fixtures: every test runs on a temporary lake and never reads a developer's settings.
+
+Flows run against one temporary Prefect server per test session (``prefect_test_harness``); CLI
+subprocesses reach the same server through ``PREFECT_API_URL`` so none of them starts its own.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lakehouse.settings import Settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start one temporary Prefect server for the session and export its URL to subprocesses."""
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        url = PREFECT_API_URL.value()
+        os.environ["PREFECT_API_URL"] = url
+        try:
+            yield url
+        finally:
+            os.environ.pop("PREFECT_API_URL", None)
 
 
 @pytest.fixture(autouse=True)
