@@ -52,6 +52,16 @@ class Settings(BaseSettings):
         SecretStr("lakehouse-local"), description="Warehouse password (never logged)."
     )
     warehouse_database: str = Field("lakehouse", description="Warehouse database name.")
+    warehouse_dir: Path | None = Field(
+        None,
+        description="Folder of the project's own PostgreSQL server (data, log, state); "
+        "default <lake>/_state/warehouse.",
+    )
+    warehouse_publish: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Publish gold to the warehouse after the gate: auto = when it is running or "
+        "a port is configured, always = fail the run if it cannot, never = lake only.",
+    )
 
     # Alerts
     alert_webhook_url: str | None = Field(None, description="Webhook notified on failures.")
