@@ -1,0 +1,169 @@
+"""The replay server: Open-Meteo's endpoints on a local port, with faults an admin API can change.
+
+``ReplayServer`` runs a threaded HTTP server on a background thread; use it as a context manager::
+
+    with ReplayServer(faults=[Fault("san_diego", "http_500")], port=0) as server:
+        server.url  # http://127.0.0.1:<free port>
+
+Admin endpoints (for tests that drive other processes):
+
+- ``GET /__replay/faults``: active faults with remaining uses.
+- ``POST /__replay/faults``: body is a JSON list of ``{"city", "kind", "times"}``; replaces them.
+- ``DELETE /__replay/faults``: removes every fault.
+- ``GET /__replay/requests``: every API request answered so far (path, city, status, fault).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from lakehouse.contracts import load_contract
+from lakehouse.log import get_logger, log_event
+from lakehouse.replay.faults import Fault, FaultBook
+from lakehouse.replay.openmeteo import Reply, answer, error_reply
+
+ADMIN_FAULTS = "/__replay/faults"
+ADMIN_REQUESTS = "/__replay/requests"
+
+logger = get_logger(__name__)
+
+
+class ReplayServer:
+    """Open-Meteo replay server on ``host:port`` (port 0 picks a free one).
+
+    Args:
+        faults: Faults to inject, consumed in list order per city.
+        host: Interface to bind.
+        port: Port to bind; 0 picks a free port (read it from :attr:`url`).
+        source: Contract whose cities faults and ``timezone=auto`` refer to.
+    """
+
+    def __init__(
+        self,
+        faults: list[Fault] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        source: str = "weather",
+    ) -> None:
+        self.cities = list(load_contract(source).cities)
+        self.faults = FaultBook()
+        self.set_faults(faults or [])
+        self.requests: list[dict[str, Any]] = []
+        self._requests_lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL to give clients (``LAKEHOUSE_OPENMETEO_URL`` / ``--base-url``)."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def set_faults(self, faults: list[Fault]) -> None:
+        """Replace the active faults; unknown city ids are an error."""
+        known = {c.id for c in self.cities}
+        for fault in faults:
+            if fault.city not in known:
+                raise ValueError(
+                    f"unknown city {fault.city!r}; cities are {', '.join(sorted(known))}"
+                )
+        self.faults.set(list(faults))
+
+    def start(self) -> ReplayServer:
+        """Serve on a background thread."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="replay-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until interrupted."""
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        with self._requests_lock:
+            self.requests.append(entry)
+
+    def handle(self, method: str, target: str, body: bytes) -> Reply:
+        """Answer one HTTP request (API or admin)."""
+        parts = urlsplit(target)
+        if parts.path == ADMIN_FAULTS:
+            return self._admin_faults(method, body)
+        if parts.path == ADMIN_REQUESTS and method == "GET":
+            with self._requests_lock:
+                return Reply(200, json.dumps(self.requests).encode(), _JSON)
+        if method != "GET":
+            return error_reply(405, f"Method {method} not allowed")
+        reply = answer(parts.path, parse_qs(parts.query), self.cities, self.faults.take)
+        self._record(
+            {"path": parts.path, "city": reply.city, "status": reply.status, "fault": reply.fault}
+        )
+        return reply
+
+    def _admin_faults(self, method: str, body: bytes) -> Reply:
+        if method == "DELETE":
+            self.faults.set([])
+        elif method == "POST":
+            try:
+                items = json.loads(body or b"[]")
+                if not isinstance(items, list):
+                    raise ValueError("body must be a JSON list of faults")
+                self.set_faults([Fault.from_dict(item) for item in items])
+            except ValueError as exc:
+                return error_reply(400, str(exc))
+        elif method != "GET":
+            return error_reply(405, f"Method {method} not allowed")
+        return Reply(200, json.dumps(self.faults.active()).encode(), _JSON)
+
+
+_JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
+def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "lakehouse-replay"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            try:
+                reply = server.handle(self.command, self.path, body)
+            except Exception as exc:  # a bug here must answer 500, not hang the client
+                log_event(logger, "replay request failed", 40, error=repr(exc), path=self.path)
+                reply = error_reply(500, f"replay server error: {exc}")
+            self.send_response(reply.status)
+            headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
+            for name, value in headers.items():
+                self.send_header(name, value)
+            # Content-Length matches the bytes sent, so a truncated body is a complete HTTP reply.
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        do_GET = do_POST = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            logger.debug("replay %s", format % args)
+
+    return Handler
