@@ -1,0 +1,306 @@
+"""Publish the gold marts into the warehouse so BI users never see a half load.
+
+Write-audit-publish on the warehouse side: the lake's published gold (after its gate passed) is
+copied into a fresh schema ``gold__staging_<build>`` with COPY and committed; then ONE transaction
+locks the current ``gold`` tables, renames ``gold`` away, renames the staging schema to ``gold``,
+drops the old one and records the build in ``lakehouse_meta.publishes``. A reader sees the old
+marts or the new ones, never a mix: the swap's exclusive locks wait for readers that are using
+the old tables, and readers that arrive during the swap wait for it and then see the new schema.
+A failure before the swap drops the staging schema and leaves ``gold`` as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from lakehouse.log import get_logger, log_event
+from lakehouse.runs import new_run_id
+from lakehouse.settings import Settings
+from lakehouse.warehouse.server import WarehouseError, open_connection, require_target
+
+_log = get_logger("warehouse.publish")
+
+GOLD_SCHEMA = "gold"
+META_SCHEMA = "lakehouse_meta"
+STAGING_PREFIX = "gold__staging_"
+RETIRED_PREFIX = "gold__retired_"
+# Any fixed 64-bit number: publishes to one database take turns on this advisory lock.
+_PUBLISH_LOCK_KEY = 7_146_240_091
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What one publish did."""
+
+    build_id: str
+    target: str
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _postgres_type(arrow_type: pa.DataType, column: str) -> str:
+    """The PostgreSQL type a BI tool should see for an Arrow column."""
+    t = pa.types
+    if t.is_boolean(arrow_type):
+        return "boolean"
+    if t.is_int8(arrow_type) or t.is_int16(arrow_type) or t.is_uint8(arrow_type):
+        return "smallint"
+    if t.is_int32(arrow_type) or t.is_uint16(arrow_type):
+        return "integer"
+    if t.is_int64(arrow_type) or t.is_uint32(arrow_type):
+        return "bigint"
+    if t.is_uint64(arrow_type):
+        return "numeric(20, 0)"
+    if t.is_float16(arrow_type) or t.is_float32(arrow_type):
+        return "real"
+    if t.is_float64(arrow_type):
+        return "double precision"
+    if t.is_decimal(arrow_type):
+        return f"numeric({arrow_type.precision}, {arrow_type.scale})"
+    if t.is_string(arrow_type) or t.is_large_string(arrow_type):
+        return "text"
+    if t.is_dictionary(arrow_type):
+        return _postgres_type(arrow_type.value_type, column)
+    if t.is_date(arrow_type):
+        return "date"
+    if t.is_timestamp(arrow_type):
+        return "timestamptz" if arrow_type.tz else "timestamp"
+    if t.is_time(arrow_type):
+        return "time"
+    if t.is_binary(arrow_type) or t.is_large_binary(arrow_type):
+        return "bytea"
+    raise WarehouseError(
+        f"column {column!r} has Arrow type {arrow_type}, which the warehouse publish does not "
+        "map; cast it in the mart (marts expose flat, typed columns)"
+    )
+
+
+def _slug(build_id: str) -> str:
+    slug = re.sub(r"[^a-z0-9_]", "_", build_id.lower())
+    return slug[-(63 - len(STAGING_PREFIX)) :]
+
+
+def _check_name(name: str, what: str) -> None:
+    if not _NAME.match(name):
+        raise WarehouseError(
+            f"{what} {name!r} is not a plain lower-case SQL name; BI tools and the ODBC DSN "
+            "expect names like agg_weather_daily"
+        )
+
+
+def _load_table(cur, schema: str, name: str, table: pa.Table) -> int:
+    """Create ``schema.name`` from the Arrow schema and COPY the rows in."""
+    from psycopg import sql
+
+    _check_name(name, "mart")
+    for column in table.column_names:
+        _check_name(column, f"column of {name}:")
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(_postgres_type(f.type, f.name)))
+        for f in table.schema
+    )
+    cur.execute(
+        sql.SQL("create table {}.{} ({})").format(
+            sql.Identifier(schema), sql.Identifier(name), columns
+        )
+    )
+    copy_sql = sql.SQL("copy {}.{} ({}) from stdin").format(
+        sql.Identifier(schema),
+        sql.Identifier(name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names),
+    )
+    with cur.copy(copy_sql) as copy:
+        for batch in table.to_batches(max_chunksize=50_000):
+            for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
+                copy.write_row(row)
+    cur.execute(sql.SQL("analyze {}.{}").format(sql.Identifier(schema), sql.Identifier(name)))
+    return table.num_rows
+
+
+def _drop_leftovers(conn) -> None:
+    """Drop staging/retired schemas a killed publish left behind (we hold the publish lock)."""
+    from psycopg import sql
+
+    rows = conn.execute(
+        "select nspname from pg_namespace where nspname like %s or nspname like %s",
+        (STAGING_PREFIX.replace("_", r"\_") + "%", RETIRED_PREFIX.replace("_", r"\_") + "%"),
+    ).fetchall()
+    for (schema,) in rows:
+        conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
+        log_event(_log, "warehouse.leftover_dropped", schema=schema)
+
+
+def publish_tables(
+    settings: Settings,
+    tables: Mapping[str, pa.Table],
+    *,
+    build_id: str | None = None,
+    lock_timeout_s: float = 120.0,
+) -> PublishResult:
+    """Publish ``tables`` (mart name -> rows) as the warehouse's ``gold`` schema, atomically.
+
+    Args:
+        settings: Settings naming the warehouse and its password.
+        tables: Every mart of the build; marts missing here are absent from the new ``gold``.
+        build_id: The gold build being published (recorded in ``lakehouse_meta.publishes``).
+        lock_timeout_s: How long the swap may wait for readers of the old marts before giving
+            up (the old marts then stay published).
+
+    Returns:
+        The build id, the target and the row count per mart.
+
+    Raises:
+        WarehouseError: The warehouse is not reachable, a mart cannot be mapped, or the load or
+            swap failed; ``gold`` is unchanged in every such case.
+    """
+    from psycopg import errors, sql
+
+    if not tables:
+        raise WarehouseError("nothing to publish: the gold build has no marts")
+    build_id = build_id or new_run_id()
+    started = time.monotonic()
+    target = require_target(settings)
+    staging = STAGING_PREFIX + _slug(build_id)
+    retired = RETIRED_PREFIX + _slug(build_id)[: 63 - len(RETIRED_PREFIX)]
+    rows: dict[str, int] = {}
+    with open_connection(target, settings, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", (_PUBLISH_LOCK_KEY,))
+        try:
+            _drop_leftovers(conn)
+            # Load: one transaction builds the staging schema; nobody reads it.
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.execute(sql.SQL("create schema {}").format(sql.Identifier(staging)))
+                    for name, table in sorted(tables.items()):
+                        rows[name] = _load_table(cur, staging, name, table)
+            except errors.Error as exc:
+                raise WarehouseError(f"loading gold into the warehouse failed: {exc}") from None
+            # Swap: one transaction, so readers see the old gold or the new, never a mix.
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.execute(
+                        sql.SQL("set local lock_timeout = {}").format(
+                            sql.Literal(f"{int(lock_timeout_s * 1000)}ms")
+                        )
+                    )
+                    old_tables = [
+                        r[0]
+                        for r in cur.execute(
+                            "select tablename from pg_tables where schemaname = %s",
+                            (GOLD_SCHEMA,),
+                        ).fetchall()
+                    ]
+                    has_gold = cur.execute(
+                        "select 1 from pg_namespace where nspname = %s", (GOLD_SCHEMA,)
+                    ).fetchone()
+                    if old_tables:
+                        # Wait here, before any rename, until readers of the old marts finish.
+                        cur.execute(
+                            sql.SQL("lock table {} in access exclusive mode").format(
+                                sql.SQL(", ").join(
+                                    sql.Identifier(GOLD_SCHEMA, t) for t in old_tables
+                                )
+                            )
+                        )
+                    if has_gold:
+                        cur.execute(
+                            sql.SQL("alter schema {} rename to {}").format(
+                                sql.Identifier(GOLD_SCHEMA), sql.Identifier(retired)
+                            )
+                        )
+                    cur.execute(
+                        sql.SQL("alter schema {} rename to {}").format(
+                            sql.Identifier(staging), sql.Identifier(GOLD_SCHEMA)
+                        )
+                    )
+                    if has_gold:
+                        cur.execute(
+                            sql.SQL("drop schema {} cascade").format(sql.Identifier(retired))
+                        )
+                    _record(cur, build_id, rows)
+            except errors.LockNotAvailable:
+                raise WarehouseError(
+                    f"readers held the published marts longer than {lock_timeout_s:g}s; the "
+                    "previous gold stays published, retry the publish"
+                ) from None
+            except errors.Error as exc:
+                raise WarehouseError(f"swapping in the new gold failed: {exc}") from None
+        except BaseException:
+            _drop_quietly(conn, staging)
+            raise
+        finally:
+            if not conn.closed:
+                conn.execute("select pg_advisory_unlock(%s)", (_PUBLISH_LOCK_KEY,))
+    result = PublishResult(
+        build_id=build_id,
+        target=target.describe(),
+        rows=rows,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    log_event(
+        _log,
+        "warehouse.published",
+        build_id=build_id,
+        target=result.target,
+        marts=len(rows),
+        rows=sum(rows.values()),
+        seconds=result.seconds,
+    )
+    return result
+
+
+def _record(cur, build_id: str, rows: Mapping[str, int]) -> None:
+    from psycopg import sql
+    from psycopg.types.json import Jsonb
+
+    cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(META_SCHEMA)))
+    cur.execute(
+        sql.SQL(
+            "create table if not exists {}.publishes ("
+            "build_id text not null, published_at timestamptz not null default now(), "
+            "marts jsonb not null)"
+        ).format(sql.Identifier(META_SCHEMA))
+    )
+    cur.execute(
+        sql.SQL("insert into {}.publishes (build_id, marts) values (%s, %s)").format(
+            sql.Identifier(META_SCHEMA)
+        ),
+        (build_id, Jsonb(dict(rows))),
+    )
+
+
+def _drop_quietly(conn, schema: str) -> None:
+    """Best-effort cleanup of a staging schema after a failure (the next publish retries it)."""
+    from psycopg import Error, sql
+
+    try:
+        if conn.closed:
+            return
+        conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+    except Error:
+        pass
+
+
+def last_publish(settings: Settings) -> dict | None:
+    """The newest ``lakehouse_meta.publishes`` row (build_id, published_at, marts), or None."""
+    target = require_target(settings)
+    with open_connection(target, settings, autocommit=True) as conn:
+        exists = conn.execute(
+            "select 1 from pg_tables where schemaname = %s and tablename = 'publishes'",
+            (META_SCHEMA,),
+        ).fetchone()
+        if not exists:
+            return None
+        row = conn.execute(
+            f"select build_id, published_at, marts from {META_SCHEMA}.publishes "
+            "order by published_at desc limit 1"
+        ).fetchone()
+    if row is None:
+        return None
+    return {"build_id": row[0], "published_at": row[1], "marts": row[2]}
