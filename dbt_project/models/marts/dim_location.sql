@@ -1,0 +1,22 @@
+{#- Gold: the cities, from the weather contract via stg_weather__locations. -#}
+with
+
+locations as (
+
+    select * from {{ ref('stg_weather__locations') }}
+
+),
+
+final as (
+
+    select
+        location_id,
+        city,
+        latitude,
+        longitude,
+        timezone
+    from locations
+
+)
+
+select * from final

@@ -1,0 +1,37 @@
+{#- Silver: bronze renamed and cast to the contract's silver column names (units in names).
+    Only renames and casts; the field list comes from the contract (macros/contract.sql). -#}
+with
+
+source as (
+
+    select * from {{ source('weather', 'weather__hourly') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        cast(city_id as {{ dbt.type_string() }}) as location_id,
+
+        ---------- numerics
+        {{ contract_field_columns('weather', 'hourly') }},
+        cast(latitude as {{ contract_type('double') }}) as latitude,
+        cast(longitude as {{ contract_type('double') }}) as longitude,
+        cast(elevation as {{ contract_type('double') }}) as elevation_m,
+        cast(utc_offset_seconds as integer) as utc_offset_seconds,
+
+        ---------- timestamps
+        cast(observed_at as {{ dbt.type_timestamp() }}) as observed_at,
+        cast(observed_date as date) as observed_date,
+
+        ---------- metadata
+        cast(_batch_id as {{ dbt.type_string() }}) as _batch_id,
+        cast(_fetched_at as {{ dbt.type_timestamp() }}) as _fetched_at,
+        cast(_ingested_at as {{ dbt.type_timestamp() }}) as _ingested_at
+
+    from source
+
+)
+
+select * from renamed

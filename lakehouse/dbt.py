@@ -1,0 +1,150 @@
+"""Run dbt programmatically on the project in ``dbt_project/`` with the lake's environment.
+
+Every caller (the transform flow, the site's ``docs generate``, the warehouse's per-target
+compile) goes through :func:`run_dbt`, which fixes the project and profiles directories, makes
+the lake root absolute for ``profiles.yml`` and passes the source contracts as the ``contracts``
+var. That var is how dbt learns field names, silver columns, ranges, cities and freshness: the
+contract YAML stays the one owner of those facts (see ``dbt_project/macros/contract.sql``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lakehouse.contracts import available_sources, load_contract
+from lakehouse.settings import Settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+# Schemas of the dbt build database (see dbt_project/macros/generate_schema_name.sql).
+SILVER_SCHEMA = "silver"
+GOLD_SCHEMA = "gold"
+
+
+class DbtError(RuntimeError):
+    """dbt could not run (bad project, profile or connection), as opposed to failing nodes."""
+
+
+@dataclass
+class DbtResult:
+    """Outcome of one dbt invocation.
+
+    Attributes:
+        success: True when dbt ran and every selected node passed.
+        failures: ``"<node>: <message>"`` for each failed or errored node (tests included).
+        nodes: per node, ``{"name", "resource_type", "status", "message"}``.
+        raw: the dbtRunnerResult, for callers that need more (e.g. compiled SQL).
+    """
+
+    success: bool
+    failures: list[str] = field(default_factory=list)
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    raw: Any = None
+
+
+def build_database(settings: Settings) -> Path:
+    """The DuckDB file the ``dev`` target builds into (never read by analysts)."""
+    return settings.lake.catalog / "dbt_build.duckdb"
+
+
+def contract_vars() -> dict[str, Any]:
+    """Every source contract, JSON-ready, keyed by source name (dbt's ``contracts`` var)."""
+    return {name: load_contract(name).model_dump(mode="json") for name in available_sources()}
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment dbt needs: absolute lake root and telemetry off."""
+    return {
+        "LAKEHOUSE_LAKE_ROOT": str(settings.lake.root),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # Keep dbt's own log and artifacts inside the lake, not in the source tree of a clone.
+        "DBT_LOG_PATH": str(settings.lake.state / "dbt" / "logs"),
+        "DBT_TARGET_PATH": str(settings.lake.state / "dbt" / "target"),
+    }
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    # dbt reads env_var() from os.environ at parse time; restore it so callers see no change.
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def run_dbt(
+    settings: Settings,
+    args: Sequence[str],
+    target: str = "dev",
+    extra_vars: dict[str, Any] | None = None,
+) -> DbtResult:
+    """Run one dbt command (``["build", "--select", "marts"]``) against ``target``.
+
+    Args:
+        settings: lakehouse settings (the lake root feeds ``profiles.yml``).
+        args: dbt command and its arguments, without project/profiles/target/vars.
+        target: profile target (``dev`` = DuckDB on the lake).
+        extra_vars: vars merged over the contract vars.
+
+    Returns:
+        The outcome; ``success`` is False when any node failed.
+
+    Raises:
+        DbtError: dbt could not run at all (invalid project, profile or connection).
+    """
+    from dbt.cli.main import dbtRunner
+
+    settings.lake.catalog.mkdir(parents=True, exist_ok=True)
+    dbt_vars = {"contracts": contract_vars(), **(extra_vars or {})}
+    cli_args = [
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target",
+        target,
+        "--vars",
+        json.dumps(dbt_vars),
+    ]
+    with _environment(dbt_env(settings)):
+        result = dbtRunner().invoke(cli_args)
+    if result.exception is not None:
+        raise DbtError(f"dbt {' '.join(args)} could not run: {result.exception}")
+    nodes, failures = _node_results(result.result)
+    return DbtResult(success=bool(result.success), failures=failures, nodes=nodes, raw=result)
+
+
+def _node_results(run_result: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """Flatten dbt's per-node results (absent for commands such as ``parse``)."""
+    nodes: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for item in getattr(run_result, "results", None) or []:
+        node = getattr(item, "node", None)
+        name = getattr(node, "name", None) or getattr(item, "unique_id", "?")
+        status = str(getattr(item, "status", ""))
+        message = getattr(item, "message", None) or ""
+        nodes.append(
+            {
+                "name": name,
+                "resource_type": str(getattr(node, "resource_type", "")),
+                "status": status,
+                "message": message,
+            }
+        )
+        if status in {"error", "fail", "runtime error"}:
+            failures.append(f"{name}: {message}".rstrip(": "))
+    return nodes, failures
