@@ -1,0 +1,338 @@
+"""The baseline: landing -> bronze done by DuckDB alone, writing the same Delta table shape.
+
+What it does, step for step, so the comparison with the Spark job is fair:
+
+1. **List** the landing objects of ``weather/hourly`` and keep those not yet in its ledger
+   (``<state>/bench/duckdb_baseline/processed.txt``; a full run starts with an empty ledger and an
+   empty table). This is the baseline's equivalent of Spark's checkpoint of processed files.
+2. **Read** those gzip JSON objects with ``read_json`` (envelope fields and the raw body text).
+3. **Parse** each body with ``from_json`` into the Open-Meteo structure (an unparseable body
+   becomes one quarantine row) and **unnest** the hourly arrays into one row per city and hour.
+4. **Type and validate**: ``observed_at`` from the local ``time`` minus ``utc_offset_seconds``
+   (UTC), ``observed_date``; a row with a missing or unparseable time, a missing required field
+   or a value outside the contract's range goes to quarantine with the first failing field and
+   its reason; the rest flow on.
+5. **Dedupe** on the natural key ``(city_id, observed_at)``: the latest ``_fetched_at`` wins
+   (the contract's ``latest_fetched_at_wins``).
+6. **Write** to Delta with ``deltalake`` (delta-rs): a full run overwrites the table partitioned
+   by ``observed_date``; an incremental run MERGEs on the natural key (update when the incoming
+   row was fetched later, insert when new), with the target pruned to the dates the batch touches.
+   Rows stream from DuckDB to the writer in record batches, so memory stays bounded.
+
+Same columns and types as bronze (see ``docs/architecture.md``), same threads as Spark's
+``local[2]`` and a memory limit equal to Spark's driver memory. It does no schema-evolution,
+no run records and no data-quality gate: it is the cost floor, not a replacement.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from lakehouse.contracts import Entity, load_contract
+from lakehouse.lake import Lake
+
+SOURCE = "weather"
+ENTITY = "hourly"
+_DUCK_TYPES = {"double": "DOUBLE", "integer": "INTEGER", "string": "VARCHAR", "boolean": "BOOLEAN"}
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """Counts and timings of one baseline run."""
+
+    mode: str
+    objects: int
+    rows_landed: int
+    rows_written: int
+    rows_quarantined: int
+    table_rows: int
+    seconds: float
+    read_parse_s: float
+    write_s: float
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _body_type(entity: Entity) -> str:
+    hourly = {"time": ["VARCHAR"]}
+    hourly.update({f.name: [_DUCK_TYPES[f.type]] for f in entity.fields})
+    shape = {
+        "latitude": "DOUBLE",
+        "longitude": "DOUBLE",
+        "elevation": "DOUBLE",
+        "utc_offset_seconds": "INTEGER",
+        "hourly": hourly,
+    }
+    return json.dumps(shape)
+
+
+def _rows_sql(entity: Entity, files: list[str], ingested_at: str) -> str:
+    """SQL for steps 2-4: one row per (object, hour) with a ``_reason`` (NULL when valid)."""
+    file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
+    fields = entity.fields
+    unnest = ",\n".join(f"unnest(b.hourly.{f.name}) as {f.name}" for f in fields)
+    checks = []
+    for f in fields:
+        if f.required:
+            checks.append(f"when {f.name} is null then '{f.name}|missing required value'")
+        if f.range:
+            low, high = f.range
+            checks.append(
+                f"when {f.name} < {low} or {f.name} > {high} "
+                f"then '{f.name}|outside contract range [{low}, {high}]'"
+            )
+    reasons = "\n".join(checks)
+    names = ", ".join(f.name for f in fields)
+    record = ", ".join(["time := local_time", *(f"{f.name} := {f.name}" for f in fields)])
+    raw_value = "\n".join(
+        [
+            "when 'time' then local_time",
+            *(f"when '{f.name}' then cast({f.name} as varchar)" for f in fields),
+        ]
+    )
+    nulls = ", ".join(f"null as {f.name}" for f in fields)
+    time_format = entity.event_time.format
+    return f"""
+    with landed as (
+        select envelope.key as city_id,
+               cast(envelope.fetched_at as timestamptz) as _fetched_at,
+               envelope.batch_id as _batch_id,
+               envelope.sha256 as _source_sha256,
+               filename as _landing_path,
+               body
+        from read_json({file_list},
+                       columns = {{envelope: 'STRUCT(key VARCHAR, fetched_at VARCHAR,
+                                   batch_id VARCHAR, sha256 VARCHAR)', body: 'VARCHAR'}},
+                       format = 'newline_delimited', filename = true,
+                       maximum_object_size = 33554432)
+    ),
+    parsed as (
+        select * exclude (body),
+               case when json_valid(body)
+                    then from_json(body, {_quote(_body_type(entity))}) end as b,
+               case when not json_valid(body) then left(body, 200) end as bad_body
+        from landed
+    ),
+    hours as (
+        select city_id, b.latitude as latitude, b.longitude as longitude,
+               b.elevation as elevation, b.utc_offset_seconds as utc_offset_seconds,
+               unnest(b.hourly.time) as local_time,
+               {unnest},
+               _batch_id, _landing_path, _fetched_at, _source_sha256
+        from parsed where b.hourly.time is not null
+    ),
+    typed as (
+        select *,
+               timezone('UTC', try_strptime(local_time, '{time_format}'))
+                   - to_seconds(coalesce(utc_offset_seconds, 0)) as observed_at
+        from hours
+    ),
+    checked as (
+        select *, case when observed_at is null then 'time|missing or unparseable time'
+                       {reasons}
+                  end as _check
+        from typed
+    )
+    select city_id, observed_at, cast(timezone('UTC', observed_at) as date) as observed_date,
+           latitude, longitude, elevation, utc_offset_seconds, {names},
+           _batch_id, _landing_path, _fetched_at,
+           {_quote(ingested_at)}::timestamptz as _ingested_at, _source_sha256, _check,
+           case when _check is not null then to_json(struct_pack({record}))::varchar end
+               as record,
+           case when _check is not null then case split_part(_check, '|', 1) {raw_value} end
+               end as raw_value
+    from checked
+    union all by name
+    select city_id, null::timestamptz as observed_at, null::date as observed_date,
+           null::double as latitude, null::double as longitude, null::double as elevation,
+           null::integer as utc_offset_seconds, {nulls},
+           _batch_id, _landing_path, _fetched_at,
+           {_quote(ingested_at)}::timestamptz as _ingested_at, _source_sha256,
+           'body|unparseable or empty response body' as _check, bad_body as record,
+           bad_body as raw_value
+    from parsed where b.hourly.time is null
+    """
+
+
+def _valid_sql(entity: Entity) -> str:
+    key = ", ".join(entity.natural_key)
+    columns = ", ".join(
+        [
+            "city_id",
+            "observed_at",
+            "observed_date",
+            "latitude",
+            "longitude",
+            "elevation",
+            "utc_offset_seconds",
+            *(f.name for f in entity.fields),
+            "_batch_id",
+            "_landing_path",
+            "_fetched_at",
+            "_ingested_at",
+            "_source_sha256",
+        ]
+    )
+    # Step 5: the latest fetch of each natural key wins; the landing path breaks exact ties.
+    return f"""
+    select {columns} from rows where _check is null
+    qualify row_number() over (partition by {key}
+                               order by _fetched_at desc, _landing_path desc) = 1
+    """
+
+
+class DuckDBBaseline:
+    """Landing -> bronze with DuckDB and delta-rs, full or incremental (see the module docstring).
+
+    Args:
+        lake: Lake whose landing is read.
+        table_path: Where the baseline's bronze Delta table goes (kept apart from Spark's).
+        state_dir: Where its ledger of processed objects lives.
+        threads: DuckDB threads (Spark runs ``local[2]``).
+        memory_limit: DuckDB memory limit (Spark's driver memory).
+        temp_dir: Spill folder for DuckDB.
+    """
+
+    def __init__(
+        self,
+        lake: Lake,
+        table_path: Path,
+        state_dir: Path,
+        *,
+        threads: int = 2,
+        memory_limit: str = "2GB",
+        temp_dir: Path | None = None,
+    ) -> None:
+        self.lake = lake
+        self.table_path = table_path
+        self.quarantine_path = table_path.parent / f"{table_path.name}__quarantine"
+        self.ledger = state_dir / "processed.txt"
+        self.threads = threads
+        self.memory_limit = memory_limit
+        self.temp_dir = temp_dir or state_dir / "duckdb_tmp"
+        self.entity = load_contract(SOURCE).entity(ENTITY)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect()
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set threads = {int(self.threads)}")
+        con.execute(f"set memory_limit = {_quote(self.memory_limit)}")
+        con.execute(f"set temp_directory = {_quote(str(self.temp_dir))}")
+        con.execute("set preserve_insertion_order = false")
+        return con
+
+    def _pending(self) -> list[str]:
+        done = set()
+        if self.ledger.exists():
+            done = set(self.ledger.read_text(encoding="utf-8").split("\n"))
+        landed = sorted(self.lake.landing(SOURCE, ENTITY).glob("fetch_date=*/*.json.gz"))
+        return [str(p) for p in landed if str(p) not in done]
+
+    def reset(self) -> None:
+        """Forget everything: drop the table, its quarantine and the ledger (a full rebuild)."""
+        import shutil
+
+        for path in (self.table_path, self.quarantine_path):
+            if path.exists():
+                shutil.rmtree(path)
+        self.ledger.unlink(missing_ok=True)
+
+    def run(self, *, full: bool) -> BaselineResult:
+        """Process new landing objects (all of them when ``full``) into the baseline table.
+
+        Args:
+            full: Rebuild from scratch (overwrite) instead of merging new objects.
+
+        Returns:
+            Counts and timings of the run.
+        """
+        started = time.perf_counter()
+        if full:
+            self.reset()
+        files = self._pending()
+        if not files:
+            rows = (
+                DeltaTable(self.table_path).to_pyarrow_dataset().count_rows()
+                if (self.table_path / "_delta_log").exists()
+                else 0
+            )
+            return BaselineResult("incremental", 0, 0, 0, 0, rows, 0.0, 0.0, 0.0)
+        ingested_at = datetime.now(UTC).isoformat()
+        con = self._connect()
+        try:
+            # Steps 2-4 materialise once (spilling if needed); 5 and 6 stream from it.
+            con.execute(f"create temp table rows as {_rows_sql(self.entity, files, ingested_at)}")
+            rows_landed = con.execute("select count(*) from rows").fetchall()[0][0]
+            quarantined = self._write_quarantine(con)
+            parsed_at = time.perf_counter()
+            merge = not full and (self.table_path / "_delta_log").exists()
+            low = None
+            if merge:
+                low = con.execute(
+                    "select min(observed_date) from rows where _check is null"
+                ).fetchall()[0][0]
+            reader = con.sql(_valid_sql(self.entity)).to_arrow_reader(200_000)
+            if not merge:
+                write_deltalake(
+                    self.table_path, reader, mode="overwrite", partition_by=["observed_date"]
+                )
+                written = DeltaTable(self.table_path).to_pyarrow_dataset().count_rows()
+            else:
+                written = self._merge(reader, low)
+        finally:
+            con.close()
+        finished = time.perf_counter()
+        self.ledger.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.ledger, "a", encoding="utf-8") as fh:
+            fh.write("".join(f + "\n" for f in files))
+        table_rows = DeltaTable(self.table_path).to_pyarrow_dataset().count_rows()
+        return BaselineResult(
+            mode="full" if full else "incremental",
+            objects=len(files),
+            rows_landed=int(rows_landed),
+            rows_written=int(written),
+            rows_quarantined=quarantined,
+            table_rows=table_rows,
+            seconds=round(finished - started, 3),
+            read_parse_s=round(parsed_at - started, 3),
+            write_s=round(finished - parsed_at, 3),
+        )
+
+    def _merge(self, reader: pa.RecordBatchReader, low: object) -> int:
+        key = " and ".join(f"t.{k} = s.{k}" for k in self.entity.natural_key)
+        # Prune the target to the dates the batch touches, as a partition filter.
+        predicate = f"t.observed_date >= '{low}' and {key}" if low else key
+        metrics = (
+            DeltaTable(self.table_path)
+            .merge(source=reader, predicate=predicate, source_alias="s", target_alias="t")
+            .when_matched_update_all(predicate="s._fetched_at > t._fetched_at")
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        return int(metrics.get("num_target_rows_inserted", 0)) + int(
+            metrics.get("num_target_rows_updated", 0)
+        )
+
+    def _write_quarantine(self, con: duckdb.DuckDBPyConnection) -> int:
+        bad = con.sql(
+            """
+            select city_id, observed_at, split_part(_check, '|', 2) as reason,
+                   split_part(_check, '|', 1) as field, raw_value, record,
+                   _batch_id, _landing_path, _fetched_at, _ingested_at, _source_sha256
+            from rows where _check is not null
+            """
+        ).to_arrow_table()
+        if bad.num_rows:
+            write_deltalake(self.quarantine_path, bad, mode="append")
+        return bad.num_rows
