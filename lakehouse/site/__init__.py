@@ -1,0 +1,24 @@
+"""The weather site: a static website built from published gold, plus dbt docs and Data Docs.
+
+``build_site`` renders ``<lake>/site/`` (statistics table, daily temperature chart, latest
+observations, last runs and gate status), ``publish_site`` uploads it to the site bucket and
+``make_server`` serves it on localhost. Nothing on the site is fetched from the network at view
+time: the charting library is copied into the site's own ``assets/``.
+"""
+
+from lakehouse.site.build import SiteBuild, SiteError, build_site
+from lakehouse.site.content import SiteContent, collect_content, format_number
+from lakehouse.site.publish import PublishResult, publish_site
+from lakehouse.site.server import make_server
+
+__all__ = [
+    "PublishResult",
+    "SiteBuild",
+    "SiteContent",
+    "SiteError",
+    "build_site",
+    "collect_content",
+    "format_number",
+    "make_server",
+    "publish_site",
+]

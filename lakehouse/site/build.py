@@ -1,0 +1,198 @@
+"""Build ``<lake>/site/``: pages from published gold, dbt docs and the gates' Data Docs.
+
+The site is rendered into a fresh build folder and then made live by swapping one symlink
+(``<lake>/site`` -> ``.site-builds/<build id>``) with ``os.replace``, so a server or an upload
+never sees half a site, and a failed build leaves the previous site untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from lakehouse.lake import Lake
+from lakehouse.log import get_logger, log_event
+from lakehouse.runs import record_run
+from lakehouse.settings import Settings
+from lakehouse.site.content import SOURCE, QueryFn, SiteContent, collect_content
+from lakehouse.site.render import DATA_DOCS_DIR, DBT_DOCS_DIR, render_pages
+
+logger = get_logger(__name__)
+
+BUILDS_DIR = ".site-builds"
+
+
+class SiteError(RuntimeError):
+    """The site cannot be built or published; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SiteBuild:
+    """What one build produced."""
+
+    path: Path
+    files: int
+    cities: int
+    dbt_docs: bool
+    data_docs: bool
+    content: SiteContent
+
+
+def gold_query(settings: Settings) -> QueryFn:
+    """A query function over the published gold of ``settings``."""
+    try:
+        from lakehouse import gold
+    except ImportError as exc:  # the gold module ships with the transform step
+        raise SiteError("published gold is not available in this installation") from exc
+    return partial(gold.query, settings)
+
+
+def generate_dbt_docs(settings: Settings, dest: Path) -> bool:
+    """Run ``dbt docs generate --static`` and copy its one-file site to ``dest/index.html``.
+
+    dbt writes into a private target folder, so a concurrent ``dbt build`` keeps its own
+    artifacts and partial-parse state.
+
+    Returns:
+        True when the docs were generated.
+    """
+    try:
+        from lakehouse.dbt import run_dbt
+    except ImportError:
+        log_event(logger, "site.dbt_docs.skipped", reason="lakehouse.dbt is not installed")
+        return False
+    with tempfile.TemporaryDirectory(prefix="dbt-docs-") as target:
+        run_dbt(settings, ["docs", "generate", "--static", "--target-path", target])
+        static_index = Path(target) / "static_index.html"
+        if not static_index.is_file():
+            raise SiteError(f"dbt docs generate --static wrote no static_index.html in {target}")
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(static_index, dest / "index.html")
+    return True
+
+
+def copy_data_docs(lake: Lake, dest: Path) -> bool:
+    """Copy the gates' Data Docs (``<lake>/docs/data_docs``) into ``dest`` if they exist."""
+    source = lake.docs / "data_docs"
+    if not (source / "index.html").is_file():
+        return False
+    shutil.copytree(source, dest)
+    return True
+
+
+def reuse_dbt_docs(lake: Lake, dest: Path) -> bool:
+    """Carry the live site's dbt docs over to a new build when they are not regenerated."""
+    previous = lake.site / DBT_DOCS_DIR / "index.html"
+    if not previous.is_file():
+        return False
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(previous, dest / "index.html")
+    return True
+
+
+def _activate(lake: Lake, build_dir: Path) -> None:
+    """Point ``<lake>/site`` at ``build_dir`` atomically and drop older builds."""
+    link = lake.site
+    if link.exists() and not link.is_symlink():
+        # A plain folder (made by hand or copied in): replace it once; swaps are atomic after.
+        shutil.rmtree(link)
+    tmp_link = lake.root / f".site-link-{uuid.uuid4().hex[:8]}"
+    tmp_link.symlink_to(build_dir.relative_to(lake.root), target_is_directory=True)
+    os.replace(tmp_link, link)
+    for old in (lake.root / BUILDS_DIR).iterdir():
+        if old != build_dir:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(
+    settings: Settings,
+    *,
+    query: QueryFn | None = None,
+    dbt_docs: bool = True,
+    dbt_docs_generator: Callable[[Settings, Path], bool] = generate_dbt_docs,
+) -> SiteBuild:
+    """Render the site from published gold and make it live at ``<lake>/site``.
+
+    Args:
+        settings: Settings of the lake.
+        query: Runs SQL on published gold; defaults to :func:`lakehouse.gold.query`.
+        dbt_docs: Whether to (re)generate the dbt docs into ``docs/``; when False the live
+            site's docs, if any, are kept.
+        dbt_docs_generator: Writes ``<dest>/index.html``; replaceable for a gold fixture.
+
+    Returns:
+        What was built.
+
+    Raises:
+        SiteError: Published gold cannot be read or a part of the site cannot be generated.
+    """
+    lake = settings.lake
+    started = time.monotonic()
+    try:
+        build = _build(settings, query, dbt_docs, dbt_docs_generator)
+    except Exception as exc:
+        record_run(lake, "site", SOURCE, status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    record_run(
+        lake,
+        "site",
+        SOURCE,
+        status="ok",
+        files=build.files,
+        cities=build.cities,
+        dbt_docs=build.dbt_docs,
+        data_docs=build.data_docs,
+        seconds=round(time.monotonic() - started, 2),
+    )
+    log_event(logger, "site.built", path=lake.site, files=build.files, cities=build.cities)
+    return build
+
+
+def _build(
+    settings: Settings,
+    query: QueryFn | None,
+    dbt_docs: bool,
+    dbt_docs_generator: Callable[[Settings, Path], bool],
+) -> SiteBuild:
+    lake = settings.lake
+    query = query or gold_query(settings)
+    try:
+        content = collect_content(query, lake)
+    except SiteError:
+        raise
+    except Exception as exc:  # the gold reader's errors vary by engine; name the remedy
+        raise SiteError(
+            f"cannot read published gold ({type(exc).__name__}: {exc}); "
+            "run `lakehouse transform` so that a gold build is published first"
+        ) from exc
+
+    builds = lake.root / BUILDS_DIR
+    builds.mkdir(parents=True, exist_ok=True)
+    build_dir = builds / uuid.uuid4().hex[:12]
+    try:
+        if dbt_docs:
+            has_dbt_docs = dbt_docs_generator(settings, build_dir / DBT_DOCS_DIR)
+        else:
+            has_dbt_docs = reuse_dbt_docs(lake, build_dir / DBT_DOCS_DIR)
+        has_data_docs = copy_data_docs(lake, build_dir / DATA_DOCS_DIR)
+        render_pages(content, build_dir, has_dbt_docs=has_dbt_docs, has_data_docs=has_data_docs)
+        _activate(lake, build_dir)
+    except BaseException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
+
+    return SiteBuild(
+        path=lake.site,
+        files=sum(1 for p in build_dir.rglob("*") if p.is_file()),
+        cities=len(content.city_summary),
+        dbt_docs=has_dbt_docs,
+        data_docs=has_data_docs,
+        content=content,
+    )

@@ -1,0 +1,252 @@
+"""What the site shows, read from published gold and the run records.
+
+The renderer only sees a :class:`SiteContent`; the gold side is one ``query`` callable that takes
+SQL and returns ``(columns, rows)`` (the shape of :func:`lakehouse.gold.query`), so the page can be
+built and tested from any DuckDB database holding the marts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from lakehouse.lake import Lake
+from lakehouse.runs import latest_run
+
+QueryFn = Callable[[str], tuple[Sequence[str], Sequence[Sequence[Any]]]]
+
+SOURCE = "weather"
+# Order of the pipeline; the site shows the latest record of each that exists.
+RUN_STEPS = ("ingest", "bronze", "gate", "transform", "publish")
+
+CITY_SUMMARY_SQL = """
+select city, first_local_date, last_local_date, day_count,
+       avg_temperature_c, min_temperature_c, max_temperature_c,
+       total_precipitation_mm, wettest_local_date, wettest_day_precipitation_mm
+from agg_weather_city_summary
+order by city
+"""
+
+DAILY_SQL = """
+select city, local_date, avg_temperature_c
+from agg_weather_daily
+where avg_temperature_c is not null
+order by city, local_date
+"""
+
+LATEST_SQL = """
+select l.city, f.observed_at, f.local_observed_at, f.temperature_c, f.apparent_temperature_c,
+       f.relative_humidity_pct, f.precipitation_mm, f.weather_code
+from fct_weather_hourly as f
+join dim_location as l on l.location_id = f.location_id
+qualify row_number() over (partition by f.location_id order by f.observed_at desc) = 1
+order by l.city
+"""
+
+# WMO weather interpretation codes as Open-Meteo documents them.
+WMO_CODES = {
+    0: "Clear sky",
+    1: "Mainly clear",
+    2: "Partly cloudy",
+    3: "Overcast",
+    45: "Fog",
+    48: "Depositing rime fog",
+    51: "Light drizzle",
+    53: "Moderate drizzle",
+    55: "Dense drizzle",
+    56: "Light freezing drizzle",
+    57: "Dense freezing drizzle",
+    61: "Slight rain",
+    63: "Moderate rain",
+    65: "Heavy rain",
+    66: "Light freezing rain",
+    67: "Heavy freezing rain",
+    71: "Slight snow fall",
+    73: "Moderate snow fall",
+    75: "Heavy snow fall",
+    77: "Snow grains",
+    80: "Slight rain showers",
+    81: "Moderate rain showers",
+    82: "Violent rain showers",
+    85: "Slight snow showers",
+    86: "Heavy snow showers",
+    95: "Thunderstorm",
+    96: "Thunderstorm with slight hail",
+    99: "Thunderstorm with heavy hail",
+}
+
+_RUN_FIELDS_SHOWN_APART = {"step", "source", "run_id", "status", "started_at", "finished_at"}
+
+
+def format_number(value: Any, decimals: int = 1) -> str:
+    """Format a measure the way the site's table shows it (tests compare gold through this too).
+
+    Args:
+        value: A number or None.
+        decimals: Digits after the point.
+
+    Returns:
+        The fixed-point text, ``"–"`` for a missing value; never ``-0.0``.
+    """
+    if value is None:
+        return "–"
+    text = f"{float(value):.{decimals}f}"
+    # -0.04 rounds to "-0.0", which reads like a different number from 0.0 in a table.
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
+    return text
+
+
+def format_date(value: Any) -> str:
+    """ISO date (``YYYY-MM-DD``) of a date, datetime or ISO string; ``–`` when missing."""
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+def format_timestamp(value: Any) -> str:
+    """``YYYY-MM-DD HH:MM`` of a datetime or ISO string; ``–`` when missing."""
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    text = str(value).replace("T", " ")
+    return text[:16]
+
+
+@dataclass(frozen=True)
+class CitySeries:
+    """Daily average temperature of one city, oldest day first."""
+
+    city: str
+    dates: list[str]
+    avg_temperature_c: list[float]
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """The latest run of one pipeline step, or its absence."""
+
+    step: str
+    status: str | None = None
+    finished_at: str | None = None
+    run_id: str | None = None
+    details: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SiteContent:
+    """Everything the index page shows."""
+
+    city_summary: list[dict[str, Any]]
+    series: list[CitySeries]
+    latest: list[dict[str, Any]]
+    runs: list[RunStatus]
+
+    @property
+    def data_through(self) -> str | None:
+        """Last local date any city has data for."""
+        dates = [format_date(r["last_local_date"]) for r in self.city_summary]
+        dates = [d for d in dates if d != "–"]
+        return max(dates) if dates else None
+
+    @property
+    def gate(self) -> RunStatus:
+        """The latest gate run (status None when the gates never ran)."""
+        return next((r for r in self.runs if r.step == "gate"), RunStatus(step="gate"))
+
+
+def _records(query: QueryFn, sql: str) -> list[dict[str, Any]]:
+    columns, rows = query(sql)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def _series(rows: list[dict[str, Any]]) -> list[CitySeries]:
+    by_city: dict[str, CitySeries] = {}
+    for row in rows:
+        series = by_city.setdefault(row["city"], CitySeries(row["city"], [], []))
+        series.dates.append(format_date(row["local_date"]))
+        # Two decimals keep the page small and byte-stable; the hover shows one.
+        series.avg_temperature_c.append(round(float(row["avg_temperature_c"]), 2))
+    return [by_city[c] for c in sorted(by_city)]
+
+
+def _detail_value(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return format_number(value, 2)
+    if isinstance(value, int | str):
+        return str(value)
+    if isinstance(value, list):
+        if all(isinstance(v, int | float | str) for v in value):
+            return ", ".join(str(v) for v in value)
+        return f"{len(value)} items"
+    return None
+
+
+def _run_details(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """Flatten a run record's own fields (counts, gate results) one level deep for display."""
+    details: list[tuple[str, str]] = []
+    for key in sorted(record):
+        if key in _RUN_FIELDS_SHOWN_APART:
+            continue
+        value = record[key]
+        if isinstance(value, dict):
+            for sub in sorted(value):
+                text = _detail_value(value[sub])
+                if text is not None:
+                    details.append((f"{key}.{sub}", text))
+            continue
+        text = _detail_value(value)
+        if text is not None:
+            details.append((key, text))
+    return details
+
+
+def collect_runs(lake: Lake, source: str = SOURCE) -> list[RunStatus]:
+    """The latest record of each pipeline step for ``source``."""
+    runs = []
+    for step in RUN_STEPS:
+        record = latest_run(lake, step, source)
+        if record is None:
+            runs.append(RunStatus(step=step))
+            continue
+        runs.append(
+            RunStatus(
+                step=step,
+                status=str(record.get("status", "unknown")),
+                finished_at=format_timestamp(record.get("finished_at")),
+                run_id=str(record.get("run_id", "")),
+                details=_run_details(record),
+            )
+        )
+    return runs
+
+
+def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
+    """Read the marts and run records the site shows.
+
+    Args:
+        query: Runs SQL against published gold and returns ``(columns, rows)``.
+        lake: The lake whose run records are shown.
+
+    Returns:
+        The content of the index page.
+    """
+    latest = _records(query, LATEST_SQL)
+    for row in latest:
+        code = row.get("weather_code")
+        row["weather"] = WMO_CODES.get(int(code), f"code {code}") if code is not None else "–"
+    return SiteContent(
+        city_summary=_records(query, CITY_SUMMARY_SQL),
+        series=_series(_records(query, DAILY_SQL)),
+        latest=latest,
+        runs=collect_runs(lake),
+    )

@@ -1,0 +1,317 @@
+"""Rendering the weather site from a gold fixture.
+
+Gold here is a small DuckDB database with the four published marts the site reads, built by the
+fixture below with the marts' columns; the page, the atomic swap, the run summary and the local
+HTTP server are the real ones. dbt docs are not generated (no dbt project runs in unit tests).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lakehouse.runs import record_run
+from lakehouse.settings import Settings
+from lakehouse.site import SiteError, build_site, format_number, make_server
+from lakehouse.site.content import collect_content
+from lakehouse.site.server import server_url
+
+CITIES = ("San Diego", "San Francisco", "Santa Barbara", "Walnut Creek")
+
+FIXTURE_SQL = """
+create table dim_location as
+select * from (values
+    (1, 'San Diego', 32.7157, -117.1611, 'America/Los_Angeles'),
+    (2, 'San Francisco', 37.7749, -122.4194, 'America/Los_Angeles'),
+    (3, 'Santa Barbara', 34.4208, -119.6982, 'America/Los_Angeles'),
+    (4, 'Walnut Creek', 37.9101, -122.0652, 'America/Los_Angeles')
+) as t(location_id, city, latitude, longitude, timezone);
+
+create table fct_weather_hourly as
+select
+    l.location_id,
+    cast(h.ts - interval 8 hour as date) as local_date,
+    h.ts as observed_at,
+    h.ts - interval 8 hour as local_observed_at,
+    round(12 + l.location_id + 6 * sin(epoch(h.ts) / 86400.0) + (epoch(h.ts) % 7) / 10.0, 1)
+        as temperature_c,
+    round(11 + l.location_id + 6 * sin(epoch(h.ts) / 86400.0), 1) as apparent_temperature_c,
+    60.0 + l.location_id as relative_humidity_pct,
+    case when (epoch(h.ts) / 3600 + l.location_id) % 29 = 0 then 1.3 * l.location_id else 0 end
+        as precipitation_mm,
+    case when l.location_id = 4 then 61 else 2 end as weather_code
+from dim_location as l
+cross join (
+    select unnest(generate_series(timestamp '2024-01-01 08:00', timestamp '2024-02-10 07:00',
+                                  interval 1 hour)) as ts
+) as h;
+
+create table agg_weather_daily as
+select l.city, f.local_date, count(*) as observation_count,
+       avg(f.temperature_c) as avg_temperature_c, min(f.temperature_c) as min_temperature_c,
+       max(f.temperature_c) as max_temperature_c, sum(f.precipitation_mm) as total_precipitation_mm
+from fct_weather_hourly as f join dim_location as l using (location_id)
+group by all;
+
+create table agg_weather_city_summary as
+select city, min(local_date) as first_local_date, max(local_date) as last_local_date,
+       count(*) as day_count, avg(avg_temperature_c) as avg_temperature_c,
+       min(min_temperature_c) as min_temperature_c, max(max_temperature_c) as max_temperature_c,
+       sum(total_precipitation_mm) as total_precipitation_mm,
+       arg_max(local_date, total_precipitation_mm) as wettest_local_date,
+       max(total_precipitation_mm) as wettest_day_precipitation_mm
+from agg_weather_daily
+group by city;
+"""
+
+
+def make_gold(path: Path) -> Path:
+    """Write the fixture marts into a DuckDB file and return its path."""
+    with duckdb.connect(str(path)) as con:
+        con.execute(FIXTURE_SQL)
+    return path
+
+
+def duckdb_query(path: Path):
+    """A ``query(sql) -> (columns, rows)`` over ``path``, shaped like lakehouse.gold.query."""
+
+    def query(sql: str):
+        with duckdb.connect(str(path), read_only=True) as con:
+            cursor = con.execute(sql)
+            return [d[0] for d in cursor.description], cursor.fetchall()
+
+    return query
+
+
+class _Tables(HTMLParser):
+    """Cell texts of each table on a page, by table id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+        self._section: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._table = dict(attrs).get("id")
+            self.tables[self._table] = []
+        elif tag in ("thead", "tbody"):
+            self._section = tag
+        elif tag == "tr" and self._section == "tbody" and self._table:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th") and self._section == "tbody" and self._table:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[self._table][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables_of(html: str) -> dict[str, list[list[str]]]:
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+@pytest.fixture
+def gold(tmp_path: Path):
+    return duckdb_query(make_gold(tmp_path / "gold.duckdb"))
+
+
+def test_table_shows_every_city_with_gold_numbers(settings: Settings, gold) -> None:
+    build = build_site(settings, query=gold, dbt_docs=False)
+    html = (settings.lake.site / "index.html").read_text(encoding="utf-8")
+
+    columns, rows = gold("select * from agg_weather_city_summary order by city")
+    expected = []
+    for row in (dict(zip(columns, r, strict=True)) for r in rows):
+        expected.append(
+            [
+                row["city"],
+                row["first_local_date"].isoformat(),
+                row["last_local_date"].isoformat(),
+                str(row["day_count"]),
+                *(
+                    format_number(row[c])
+                    for c in (
+                        "avg_temperature_c",
+                        "min_temperature_c",
+                        "max_temperature_c",
+                        "total_precipitation_mm",
+                    )
+                ),
+                row["wettest_local_date"].isoformat(),
+                format_number(row["wettest_day_precipitation_mm"]),
+            ]
+        )
+    assert tables_of(html)["city-summary"] == expected
+    assert [r[0] for r in expected] == list(CITIES)
+    assert build.cities == 4
+
+
+def test_chart_has_one_series_per_city_over_the_whole_history(settings: Settings, gold) -> None:
+    build_site(settings, query=gold, dbt_docs=False)
+    html = (settings.lake.site / "index.html").read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html, re.S)
+    assert match, "chart data missing"
+    series = json.loads(match.group(1))["series"]
+
+    assert [s["city"] for s in series] == list(CITIES)
+    _, days = gold("select city, count(*), min(local_date) from agg_weather_daily group by city")
+    for s in series:
+        count, first = next((c, f) for city, c, f in days if city == s["city"])
+        assert len(s["dates"]) == len(s["avg_temperature_c"]) == count
+        assert s["dates"][0] == first.isoformat()
+        assert s["dates"] == sorted(s["dates"])
+
+
+def test_assets_are_served_by_the_site_itself(settings: Settings, gold) -> None:
+    build_site(settings, query=gold, dbt_docs=False)
+    site = settings.lake.site
+    html = (site / "index.html").read_text(encoding="utf-8")
+
+    referenced = re.findall(r'(?:src|href)="([^"#]+)"', html)
+    assert referenced, "the page references no assets"
+    for ref in referenced:
+        assert not re.match(r"^(https?:)?//", ref), f"external reference {ref}"
+        assert (site / ref).is_file(), f"{ref} is referenced but not in the site"
+    plotly_js = (site / "assets" / "plotly.min.js").read_text(encoding="utf-8")
+    assert "plotly.js" in plotly_js[:500] and len(plotly_js) > 1_000_000
+
+
+def test_latest_observation_per_city(settings: Settings, gold) -> None:
+    build_site(settings, query=gold, dbt_docs=False)
+    rows = tables_of((settings.lake.site / "index.html").read_text(encoding="utf-8"))
+    latest = rows["latest-observations"]
+
+    assert [r[0] for r in latest] == list(CITIES)
+    # Local time of the last fixture hour (2024-02-10 07:00 UTC, the fixture's UTC-8).
+    assert {r[1] for r in latest} == {"2024-02-09 23:00"}
+    assert {r[2] for r in latest} == {"2024-02-10 07:00"}
+    weather = {r[0]: r[7] for r in latest}
+    assert weather["Walnut Creek"] == "Slight rain" and weather["San Diego"] == "Partly cloudy"
+
+
+def test_runs_show_what_exists_and_no_run_yet_otherwise(settings: Settings, gold) -> None:
+    lake = settings.lake
+    record_run(lake, "ingest", "weather", status="ok", rows=384, cities=4)
+    record_run(lake, "gate", "weather", status="failed", checks={"failed": 2, "passed": 31})
+    build = build_site(settings, query=gold, dbt_docs=False)
+    html = (lake.site / "index.html").read_text(encoding="utf-8")
+    runs = {r[0]: r for r in tables_of(html)["run-status"]}
+
+    assert runs["ingest"][1] == "ok" and "rows 384" in runs["ingest"][3]
+    assert runs["gate"][1] == "failed" and "checks.failed 2" in runs["gate"][3]
+    assert runs["bronze"][1] == "no run yet" and runs["transform"][1] == "no run yet"
+    assert build.content.gate.status == "failed"
+    assert 'id="gate-status">failed<' in html
+
+
+def test_rerendering_writes_identical_files_and_swaps_atomically(settings: Settings, gold) -> None:
+    site = settings.lake.site
+
+    def snapshot() -> dict[str, bytes]:
+        files = (p for p in site.rglob("*") if p.is_file())
+        return {p.relative_to(site).as_posix(): p.read_bytes() for p in files}
+
+    build_site(settings, query=gold, dbt_docs=False)
+    first, first_target = snapshot(), site.resolve()
+    build_site(settings, query=gold, dbt_docs=False)
+
+    assert snapshot() == first
+    assert site.is_symlink() and site.resolve() != first_target
+    assert not first_target.exists(), "the previous build is removed after the swap"
+
+
+def test_failed_build_keeps_the_live_site(settings: Settings, gold, tmp_path: Path) -> None:
+    build_site(settings, query=gold, dbt_docs=False)
+    before = (settings.lake.site / "index.html").read_bytes()
+    broken = duckdb_query(tmp_path / "missing.duckdb")
+
+    with pytest.raises(SiteError, match="lakehouse transform"):
+        build_site(settings, query=broken, dbt_docs=False)
+    assert (settings.lake.site / "index.html").read_bytes() == before
+
+
+def test_data_docs_are_copied_and_linked(settings: Settings, gold) -> None:
+    data_docs = settings.lake.docs / "data_docs"
+    (data_docs / "validations").mkdir(parents=True)
+    (data_docs / "index.html").write_text("<html><title>Data Docs</title></html>")
+    (data_docs / "validations" / "run.html").write_text("<html>run</html>")
+
+    build = build_site(settings, query=gold, dbt_docs=False)
+    site = settings.lake.site
+    assert build.data_docs
+    assert (site / "data-docs" / "validations" / "run.html").read_text() == "<html>run</html>"
+    assert 'href="data-docs/index.html"' in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_dbt_docs_from_the_generator_are_kept_when_skipped(settings: Settings, gold) -> None:
+    def fake_docs(_settings: Settings, dest: Path) -> bool:
+        dest.mkdir(parents=True)
+        (dest / "index.html").write_text("<html><title>dbt Docs</title></html>")
+        return True
+
+    build_site(settings, query=gold, dbt_docs_generator=fake_docs)
+    build = build_site(settings, query=gold, dbt_docs=False)
+
+    assert build.dbt_docs
+    assert "dbt Docs" in (settings.lake.site / "docs" / "index.html").read_text()
+
+
+def test_empty_gold_renders_a_page_that_says_so(settings: Settings, tmp_path: Path) -> None:
+    path = make_gold(tmp_path / "empty.duckdb")
+    with duckdb.connect(str(path)) as con:
+        for table in ("agg_weather_city_summary", "agg_weather_daily", "fct_weather_hourly"):
+            con.execute(f"delete from {table}")
+    content = collect_content(duckdb_query(path), settings.lake)
+    assert content.city_summary == [] and content.series == [] and content.data_through is None
+
+    build_site(settings, query=duckdb_query(path), dbt_docs=False)
+    assert "No cities in published gold yet." in (settings.lake.site / "index.html").read_text()
+
+
+def test_server_serves_the_site_with_content_types(settings: Settings, gold) -> None:
+    build_site(settings, query=gold, dbt_docs=False)
+    server = make_server(settings.lake.site, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = server_url(server)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("text/html")
+            assert "City weather" in response.read().decode("utf-8")
+        with urllib.request.urlopen(url + "assets/plotly.min.js", timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("text/javascript")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_server_refuses_a_lake_without_a_site(settings: Settings) -> None:
+    with pytest.raises(SiteError, match="lakehouse site"):
+        make_server(settings.lake.site)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(None, "–"), (12.25, "12.2"), (12.35, "12.3"), (-0.04, "0.0"), (7, "7.0"), (-3.46, "-3.5")],
+)
+def test_format_number(value, text) -> None:
+    assert format_number(value) == text
