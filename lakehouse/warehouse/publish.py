@@ -182,55 +182,7 @@ def publish_tables(
             except errors.Error as exc:
                 raise WarehouseError(f"loading gold into the warehouse failed: {exc}") from None
             # Swap: one transaction, so readers see the old gold or the new, never a mix.
-            try:
-                with conn.transaction(), conn.cursor() as cur:
-                    cur.execute(
-                        sql.SQL("set local lock_timeout = {}").format(
-                            sql.Literal(f"{int(lock_timeout_s * 1000)}ms")
-                        )
-                    )
-                    old_tables = [
-                        r[0]
-                        for r in cur.execute(
-                            "select tablename from pg_tables where schemaname = %s",
-                            (GOLD_SCHEMA,),
-                        ).fetchall()
-                    ]
-                    has_gold = cur.execute(
-                        "select 1 from pg_namespace where nspname = %s", (GOLD_SCHEMA,)
-                    ).fetchone()
-                    if old_tables:
-                        # Wait here, before any rename, until readers of the old marts finish.
-                        cur.execute(
-                            sql.SQL("lock table {} in access exclusive mode").format(
-                                sql.SQL(", ").join(
-                                    sql.Identifier(GOLD_SCHEMA, t) for t in old_tables
-                                )
-                            )
-                        )
-                    if has_gold:
-                        cur.execute(
-                            sql.SQL("alter schema {} rename to {}").format(
-                                sql.Identifier(GOLD_SCHEMA), sql.Identifier(retired)
-                            )
-                        )
-                    cur.execute(
-                        sql.SQL("alter schema {} rename to {}").format(
-                            sql.Identifier(staging), sql.Identifier(GOLD_SCHEMA)
-                        )
-                    )
-                    if has_gold:
-                        cur.execute(
-                            sql.SQL("drop schema {} cascade").format(sql.Identifier(retired))
-                        )
-                    _record(cur, build_id, rows)
-            except errors.LockNotAvailable:
-                raise WarehouseError(
-                    f"readers held the published marts longer than {lock_timeout_s:g}s; the "
-                    "previous gold stays published, retry the publish"
-                ) from None
-            except errors.Error as exc:
-                raise WarehouseError(f"swapping in the new gold failed: {exc}") from None
+            _swap_with_retries(conn, staging, retired, build_id, rows, lock_timeout_s)
         except BaseException:
             _drop_quietly(conn, staging)
             raise
@@ -253,6 +205,82 @@ def publish_tables(
         seconds=result.seconds,
     )
     return result
+
+
+def _swap_with_retries(
+    conn, staging: str, retired: str, build_id: str, rows: Mapping[str, int], lock_timeout_s: float
+) -> None:
+    """Run :func:`_swap`, giving way to readers: on a deadlock the swap (not the reader) retries."""
+    from psycopg import errors
+
+    deadline = time.monotonic() + lock_timeout_s
+    attempt = 0
+    while True:
+        attempt += 1
+        remaining = max(deadline - time.monotonic(), 0.1)
+        try:
+            _swap(conn, staging, retired, build_id, rows, remaining)
+            return
+        except errors.DeadlockDetected:
+            if time.monotonic() >= deadline:
+                break
+            log_event(_log, "warehouse.swap_retry", build_id=build_id, attempt=attempt)
+            time.sleep(min(0.2 * attempt, 2.0))
+        except errors.LockNotAvailable:
+            break
+        except errors.Error as exc:
+            raise WarehouseError(f"swapping in the new gold failed: {exc}") from None
+    raise WarehouseError(
+        f"readers held the published marts longer than {lock_timeout_s:g}s; the previous gold "
+        "stays published, retry the publish"
+    )
+
+
+def _swap(
+    conn, staging: str, retired: str, build_id: str, rows: Mapping[str, int], timeout_s: float
+) -> None:
+    """Rename ``gold`` away, staging to ``gold``, drop the old marts: one transaction."""
+    from psycopg import sql
+
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("set local lock_timeout = {}").format(sql.Literal(f"{int(timeout_s * 1000)}ms"))
+        )
+        # A reader holding one mart while waiting for another deadlocks with the swap; the
+        # process whose deadlock_timeout fires first detects it and aborts itself, so a short
+        # timeout here makes the swap the one that gives way (and retries), not the reader.
+        cur.execute("set local deadlock_timeout = '100ms'")
+        old_tables = [
+            r[0]
+            for r in cur.execute(
+                "select tablename from pg_tables where schemaname = %s order by tablename",
+                (GOLD_SCHEMA,),
+            ).fetchall()
+        ]
+        has_gold = cur.execute(
+            "select 1 from pg_namespace where nspname = %s", (GOLD_SCHEMA,)
+        ).fetchone()
+        if old_tables:
+            # Wait here, before any rename, until readers of the old marts finish.
+            cur.execute(
+                sql.SQL("lock table {} in access exclusive mode").format(
+                    sql.SQL(", ").join(sql.Identifier(GOLD_SCHEMA, t) for t in old_tables)
+                )
+            )
+        if has_gold:
+            cur.execute(
+                sql.SQL("alter schema {} rename to {}").format(
+                    sql.Identifier(GOLD_SCHEMA), sql.Identifier(retired)
+                )
+            )
+        cur.execute(
+            sql.SQL("alter schema {} rename to {}").format(
+                sql.Identifier(staging), sql.Identifier(GOLD_SCHEMA)
+            )
+        )
+        if has_gold:
+            cur.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(retired)))
+        _record(cur, build_id, rows)
 
 
 def _record(cur, build_id: str, rows: Mapping[str, int]) -> None:
