@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from lakehouse.lake import Lake
@@ -47,11 +46,15 @@ class SiteBuild:
 
 def gold_query(settings: Settings) -> QueryFn:
     """A query function over the published gold of ``settings``."""
-    try:
-        from lakehouse import gold
-    except ImportError as exc:  # the gold module ships with the transform step
-        raise SiteError("published gold is not available in this installation") from exc
-    return partial(gold.query, settings)
+    from lakehouse import gold
+
+    def query(sql: str) -> tuple[list[str], list[tuple]]:
+        try:
+            return gold.query(settings, sql)
+        except gold.GoldError as exc:  # its messages already name the remedy
+            raise SiteError(str(exc)) from exc
+
+    return query
 
 
 def generate_dbt_docs(settings: Settings, dest: Path) -> bool:
@@ -63,13 +66,15 @@ def generate_dbt_docs(settings: Settings, dest: Path) -> bool:
     Returns:
         True when the docs were generated.
     """
-    try:
-        from lakehouse.dbt import run_dbt
-    except ImportError:
-        log_event(logger, "site.dbt_docs.skipped", reason="lakehouse.dbt is not installed")
-        return False
+    from lakehouse.dbt import DbtError, run_dbt
+
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as target:
-        run_dbt(settings, ["docs", "generate", "--static", "--target-path", target])
+        try:
+            result = run_dbt(settings, ["docs", "generate", "--static", "--target-path", target])
+        except DbtError as exc:
+            raise SiteError(f"dbt docs: {exc}") from exc
+        if not result.success:
+            raise SiteError(f"dbt docs generate failed: {'; '.join(result.failures) or 'see log'}")
         static_index = Path(target) / "static_index.html"
         if not static_index.is_file():
             raise SiteError(f"dbt docs generate --static wrote no static_index.html in {target}")

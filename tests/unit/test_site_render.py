@@ -1,8 +1,9 @@
 """Rendering the weather site from a gold fixture.
 
-Gold here is a small DuckDB database with the four published marts the site reads, built by the
-fixture below with the marts' columns; the page, the atomic swap, the run summary and the local
-HTTP server are the real ones. dbt docs are not generated (no dbt project runs in unit tests).
+Gold here is a small DuckDB database with the four published marts the site reads, built from
+``tests/fixtures/site/gold.sql`` with the marts' columns; the page, the atomic swap, the run
+summary and the local HTTP server are the real ones. dbt docs are not generated here (the e2e
+test runs dbt).
 """
 
 from __future__ import annotations
@@ -25,51 +26,7 @@ from lakehouse.site.server import server_url
 
 CITIES = ("San Diego", "San Francisco", "Santa Barbara", "Walnut Creek")
 
-FIXTURE_SQL = """
-create table dim_location as
-select * from (values
-    (1, 'San Diego', 32.7157, -117.1611, 'America/Los_Angeles'),
-    (2, 'San Francisco', 37.7749, -122.4194, 'America/Los_Angeles'),
-    (3, 'Santa Barbara', 34.4208, -119.6982, 'America/Los_Angeles'),
-    (4, 'Walnut Creek', 37.9101, -122.0652, 'America/Los_Angeles')
-) as t(location_id, city, latitude, longitude, timezone);
-
-create table fct_weather_hourly as
-select
-    l.location_id,
-    cast(h.ts - interval 8 hour as date) as local_date,
-    h.ts as observed_at,
-    h.ts - interval 8 hour as local_observed_at,
-    round(12 + l.location_id + 6 * sin(epoch(h.ts) / 86400.0) + (epoch(h.ts) % 7) / 10.0, 1)
-        as temperature_c,
-    round(11 + l.location_id + 6 * sin(epoch(h.ts) / 86400.0), 1) as apparent_temperature_c,
-    60.0 + l.location_id as relative_humidity_pct,
-    case when (epoch(h.ts) / 3600 + l.location_id) % 29 = 0 then 1.3 * l.location_id else 0 end
-        as precipitation_mm,
-    case when l.location_id = 4 then 61 else 2 end as weather_code
-from dim_location as l
-cross join (
-    select unnest(generate_series(timestamp '2024-01-01 08:00', timestamp '2024-02-10 07:00',
-                                  interval 1 hour)) as ts
-) as h;
-
-create table agg_weather_daily as
-select l.city, f.local_date, count(*) as observation_count,
-       avg(f.temperature_c) as avg_temperature_c, min(f.temperature_c) as min_temperature_c,
-       max(f.temperature_c) as max_temperature_c, sum(f.precipitation_mm) as total_precipitation_mm
-from fct_weather_hourly as f join dim_location as l using (location_id)
-group by all;
-
-create table agg_weather_city_summary as
-select city, min(local_date) as first_local_date, max(local_date) as last_local_date,
-       count(*) as day_count, avg(avg_temperature_c) as avg_temperature_c,
-       min(min_temperature_c) as min_temperature_c, max(max_temperature_c) as max_temperature_c,
-       sum(total_precipitation_mm) as total_precipitation_mm,
-       arg_max(local_date, total_precipitation_mm) as wettest_local_date,
-       max(total_precipitation_mm) as wettest_day_precipitation_mm
-from agg_weather_daily
-group by city;
-"""
+FIXTURE_SQL = (Path(__file__).parents[1] / "fixtures" / "site" / "gold.sql").read_text()
 
 
 def make_gold(path: Path) -> Path:
