@@ -1,0 +1,201 @@
+"""The gate runner: validate a layer's tables with their suites and decide pass or fail.
+
+Each table's frame (pandas) is validated through GX's chain Data Source -> dataframe Asset ->
+whole-dataframe Batch Definition -> ValidationDefinition -> Checkpoint, with the frame passed as
+batch parameters. The file context lives under ``<lake>/_state/gx`` and every checkpoint updates
+the Data Docs site at ``<lake>/docs/data_docs``. Expectations of severity ``warning`` (freshness)
+are reported but never fail a gate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+from expectations.bronze import weather__hourly as bronze_weather__hourly
+from expectations.gold import agg_weather_city_summary as gold_agg_weather_city_summary
+from expectations.gold import agg_weather_daily as gold_agg_weather_daily
+from expectations.gold import fct_weather_hourly as gold_fct_weather_hourly
+from expectations.silver import stg_weather__hourly as silver_stg_weather__hourly
+from lakehouse.lake import Lake
+
+DATA_DOCS_SITE = "lakehouse"
+DATASOURCE = "lakehouse_frames"
+
+# Suite modules per layer; each has NAME, TABLE, suite() and prepare(df, lake).
+SUITES: dict[str, list[ModuleType]] = {
+    "bronze": [bronze_weather__hourly],
+    "silver": [silver_stg_weather__hourly],
+    "gold": [gold_fct_weather_hourly, gold_agg_weather_daily, gold_agg_weather_city_summary],
+}
+
+
+@dataclass
+class ExpectationOutcome:
+    """One evaluated expectation."""
+
+    suite: str
+    name: str
+    success: bool
+    severity: str
+    observed: Any = None
+
+
+@dataclass
+class GateResult:
+    """Outcome of one layer's gate.
+
+    Attributes:
+        layer: bronze, silver or gold.
+        passed: False when any critical expectation failed.
+        failed: names of failed critical expectations (``<suite>: <expectation>``).
+        warnings: names of failed warning-level expectations.
+        evaluated: number of expectations evaluated.
+        data_docs: index page of the Data Docs site.
+    """
+
+    layer: str
+    passed: bool
+    failed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    evaluated: int = 0
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    data_docs: Path | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        """JSON-ready form for run records."""
+        return {
+            "layer": self.layer,
+            "passed": self.passed,
+            "failed": self.failed,
+            "warnings": self.warnings,
+            "evaluated": self.evaluated,
+            "data_docs": str(self.data_docs) if self.data_docs else None,
+        }
+
+
+def data_docs_dir(lake: Lake) -> Path:
+    return lake.docs / "data_docs"
+
+
+def _context(lake: Lake):
+    import great_expectations as gx
+
+    # GX logs every store write at INFO; the gate's own summary is what users read.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    root = lake.state / "gx"
+    root.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    # Progress bars would interleave with the CLI's own output on every metric batch.
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    sites = context.get_config().data_docs_sites or {}
+    if DATA_DOCS_SITE not in sites:
+        context.add_data_docs_site(
+            DATA_DOCS_SITE,
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(data_docs_dir(lake)),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    return context
+
+
+def expectation_label(config: Any) -> str:
+    """``expect_x(column=a)``-style label of an expectation configuration."""
+    kwargs = {k: v for k, v in (config.kwargs or {}).items() if k in {"column", "column_list",
+                                                                      "column_A", "column_B"}}
+    args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+    return f"{config.type}({args})"
+
+
+def run_suite(context: Any, lake: Lake, module: ModuleType, frame: pd.DataFrame) -> list[
+    ExpectationOutcome
+]:
+    """Validate one table's frame with its suite through a checkpoint; update Data Docs."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    frame = module.prepare(frame, lake)
+    suite = context.suites.add_or_update(module.suite())
+    datasource = context.data_sources.add_or_update_pandas(name=DATASOURCE)
+    try:
+        asset = datasource.get_asset(module.NAME)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(name=module.NAME)
+    try:
+        batch_definition = asset.get_batch_definition("whole_frame")
+    except (KeyError, LookupError):
+        batch_definition = asset.add_batch_definition_whole_dataframe("whole_frame")
+    validation = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=module.NAME, data=batch_definition, suite=suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=f"gate.{module.NAME}",
+            validation_definitions=[validation],
+            actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])],
+            result_format="SUMMARY",
+        )
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    outcomes = []
+    for suite_result in result.run_results.values():
+        for item in suite_result.results:
+            config = item.expectation_config
+            severity = str(getattr(config, "severity", "critical") or "critical")
+            outcomes.append(
+                ExpectationOutcome(
+                    suite=module.NAME,
+                    name=expectation_label(config),
+                    success=bool(item.success),
+                    severity=severity.rsplit(".", 1)[-1].lower(),
+                    observed=(item.result or {}).get("observed_value"),
+                )
+            )
+    return outcomes
+
+
+FrameLoader = Callable[[ModuleType], pd.DataFrame]
+
+
+def run_gate(lake: Lake, layer: str, frames: Mapping[str, pd.DataFrame] | FrameLoader) -> GateResult:
+    """Validate every table of ``layer`` and decide whether the gate passes.
+
+    Args:
+        lake: the lake (GX state and Data Docs live under it).
+        layer: ``bronze``, ``silver`` or ``gold``.
+        frames: the table frames by table name, or a function loading a suite module's frame.
+
+    Returns:
+        The gate result; ``passed`` is False when any critical expectation failed.
+    """
+    if layer not in SUITES:
+        raise ValueError(f"no gate for layer {layer!r}; gates are {', '.join(SUITES)}")
+    context = _context(lake)
+    outcomes: list[ExpectationOutcome] = []
+    for module in SUITES[layer]:
+        frame = frames(module) if callable(frames) else frames[module.TABLE]
+        outcomes.extend(run_suite(context, lake, module, frame))
+    failed = [f"{o.suite}: {o.name}" for o in outcomes if not o.success and o.severity == "critical"]
+    warnings = [f"{o.suite}: {o.name}" for o in outcomes if not o.success and o.severity != "critical"]
+    return GateResult(
+        layer=layer,
+        passed=not failed,
+        failed=failed,
+        warnings=warnings,
+        evaluated=len(outcomes),
+        outcomes=outcomes,
+        data_docs=data_docs_dir(lake) / "index.html",
+    )
