@@ -1,0 +1,196 @@
+"""Where each source stands: per layer, the last run, its rows, the gate result and freshness.
+
+Everything here is read from the lake itself (run records under ``<lake>/_state/runs`` and the
+landing zone), so ``lakehouse status`` answers the same whether the runs came from the CLI, a
+local Prefect worker or an ECS task writing to the same lake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lakehouse.contracts import available_sources, load_contract
+from lakehouse.lake import Lake
+from lakehouse.landing import iter_objects, read_object
+from lakehouse.runs import latest_run
+
+# (layer shown to the user, step whose run records describe it), in pipeline order.
+LAYER_STEPS: tuple[tuple[str, str], ...] = (
+    ("landing", "ingest"),
+    ("bronze", "bronze"),
+    ("gates", "gate"),
+    ("gold", "transform"),
+    ("site", "site"),
+)
+
+# Run records name their row counts after what the step does; the first present wins.
+_ROW_KEYS = (
+    "rows",
+    "rows_published",
+    "rows_out",
+    "rows_written",
+    "rows_inserted",
+    "rows_landed",
+    "rows_in",
+    "records",
+    "objects_landed",
+    "pages",
+)
+_GATE_KEYS = ("gate", "gate_result", "gates", "passed", "success")
+
+
+@dataclass(frozen=True)
+class LayerStatus:
+    """One line of ``lakehouse status``."""
+
+    source: str
+    layer: str
+    last_run: str | None
+    status: str
+    rows: int | None
+    gate: str | None
+    freshness_lag: str | None
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Age of a source's newest landed fetch against its contract's freshness limit."""
+
+    newest_fetch_at: datetime | None
+    lag_seconds: float | None
+    warn_after_hours: float | None
+
+    @property
+    def stale(self) -> bool:
+        if self.lag_seconds is None:
+            return True
+        return self.warn_after_hours is not None and self.lag_seconds > self.warn_after_hours * 3600
+
+    def describe(self) -> str:
+        if self.lag_seconds is None:
+            return "no data"
+        text = format_lag(self.lag_seconds)
+        return f"{text} (stale)" if self.stale else text
+
+
+def format_lag(seconds: float) -> str:
+    """``95`` -> ``1m35s``; ``90000`` -> ``1d1h``: short enough for a table cell."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def source_freshness(lake: Lake, source: str, now: datetime | None = None) -> Freshness:
+    """Freshness of ``source`` from the newest object landed for any of its entities."""
+    now = now or datetime.now(UTC)
+    contract = load_contract(source)
+    newest: datetime | None = None
+    warn_after: float | None = None
+    for entity in contract.entities.values():
+        warn_after = (
+            entity.freshness.warn_after_hours
+            if warn_after is None
+            else min(warn_after, entity.freshness.warn_after_hours)
+        )
+        objects = list(iter_objects(lake, source, entity.landing.rsplit("/", 1)[-1]))
+        if not objects:
+            continue
+        # Object names start with the fetch time, so the last one sorted is the newest fetch.
+        latest = max(objects, key=lambda p: (p.parent.name, p.name))
+        fetched = _parse_time(read_object(latest)["envelope"].get("fetched_at"))
+        if fetched and (newest is None or fetched > newest):
+            newest = fetched
+    lag = (now - newest).total_seconds() if newest else None
+    return Freshness(newest, lag, warn_after)
+
+
+def _rows(record: dict[str, Any]) -> int | None:
+    for key in _ROW_KEYS:
+        value = record.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            return int(value)
+        if isinstance(value, dict):  # e.g. {"weather__hourly": 96}
+            numbers = [v for v in value.values() if isinstance(v, int | float)]
+            if numbers:
+                return int(sum(numbers))
+    return None
+
+
+def _gate(record: dict[str, Any]) -> str | None:
+    for key in _GATE_KEYS:
+        if key not in record:
+            continue
+        value = record[key]
+        if isinstance(value, bool):
+            return "passed" if value else "failed"
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict):  # {gate_name: passed?}
+            failed = [name for name, ok in value.items() if ok in (False, "failed")]
+            return f"failed: {', '.join(failed)}" if failed else "passed"
+    return None
+
+
+def collect_status(lake: Lake, sources: list[str] | None = None) -> list[LayerStatus]:
+    """One :class:`LayerStatus` per source and layer, from the run records and landing zone."""
+    lines: list[LayerStatus] = []
+    now = datetime.now(UTC)
+    for source in sources or available_sources():
+        freshness = source_freshness(lake, source, now)
+        for layer, step in LAYER_STEPS:
+            record = latest_run(lake, step, source)
+            if record is None:
+                lines.append(
+                    LayerStatus(
+                        source=source,
+                        layer=layer,
+                        last_run=None,
+                        status="never run",
+                        rows=None,
+                        gate=None,
+                        freshness_lag=freshness.describe() if layer == "landing" else None,
+                    )
+                )
+                continue
+            gate = _gate(record)
+            if gate is None and step == "gate":
+                gate = "passed" if record.get("status") == "ok" else record.get("status")
+            lines.append(
+                LayerStatus(
+                    source=source,
+                    layer=layer,
+                    last_run=record.get("finished_at") or record.get("started_at"),
+                    status=str(record.get("status", "unknown")),
+                    rows=_rows(record),
+                    gate=gate,
+                    freshness_lag=freshness.describe() if layer == "landing" else None,
+                    detail=record.get("error") or record.get("reason"),
+                )
+            )
+    return lines
