@@ -152,7 +152,9 @@ def after_lake_publish(settings: Settings, pointer: dict[str, Any]) -> list[dict
     "publish to the warehouse if running/configured" here; it reads the published gold through
     lakehouse.gold.read_marts, so it sees exactly the build in ``pointer``.
     """
-    return []
+    from lakehouse.warehouse.publish import publish_after_lake
+
+    return [publish_after_lake(settings, pointer["build_id"])]
 
 
 # ---------------------------------------------------------------- Flow

@@ -11,6 +11,7 @@ A failure before the swap drops the staging schema and leaves ``gold`` as it was
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Mapping
@@ -332,3 +333,53 @@ def last_publish(settings: Settings) -> dict | None:
     if row is None:
         return None
     return {"build_id": row[0], "published_at": row[1], "marts": row[2]}
+
+
+def publish_gold(settings: Settings, build_id: str | None = None) -> PublishResult:
+    """Publish the lake's published gold (every mart of one consistent build) to the warehouse."""
+    from lakehouse import gold
+
+    pointer = gold.published_pointer(settings)
+    if pointer is None:
+        raise WarehouseError("no published gold on the lake yet: run `lakehouse transform` first")
+    return publish_tables(
+        settings, gold.read_marts(settings), build_id=build_id or pointer["build_id"]
+    )
+
+
+def publish_after_lake(settings: Settings, build_id: str) -> dict:
+    """The transform's warehouse step, run only after the lake's gold gate passed and published.
+
+    The lake never needs the warehouse: with ``warehouse_publish=auto`` the step publishes when
+    the project's server is running or a port is configured and otherwise says why it skipped;
+    a failing warehouse is reported, not raised. With ``always`` a failure raises.
+
+    Returns:
+        ``{"step": "warehouse", "published": bool, ...}`` with ``target``/``rows`` or ``reason``.
+    """
+    from lakehouse.warehouse.server import resolve_target
+
+    step: dict = {"step": "warehouse", "published": False}
+    if settings.warehouse_publish == "never":
+        return step | {"reason": "disabled (LAKEHOUSE_WAREHOUSE_PUBLISH=never)"}
+    if settings.warehouse_publish == "auto" and resolve_target(settings) is None:
+        return step | {"reason": "warehouse not running (lakehouse warehouse start)"}
+    try:
+        result = publish_gold(settings, build_id=build_id)
+    except WarehouseError as exc:
+        if settings.warehouse_publish == "always":
+            raise
+        log_event(
+            _log,
+            "warehouse.publish_failed",
+            level=logging.WARNING,
+            build_id=build_id,
+            error=str(exc),
+        )
+        return step | {"reason": f"failed: {exc}"}
+    return step | {
+        "published": True,
+        "target": result.target,
+        "rows": sum(result.rows.values()),
+        "seconds": result.seconds,
+    }
