@@ -8,6 +8,7 @@ from lakehouse import log
 from lakehouse.cli import (
     bench,
     bronze,
+    cloud,
     ingest,
     replay,
     run,
@@ -41,7 +42,20 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _module in (ingest, bronze, transform, sql, site, serve, warehouse, run, status, bench, replay):
+for _module in (
+    ingest,
+    bronze,
+    transform,
+    sql,
+    site,
+    serve,
+    warehouse,
+    run,
+    status,
+    bench,
+    replay,
+    cloud,
+):
     _module.register(app)
 
 
