@@ -1,0 +1,157 @@
+"""Measuring one step: wall time, CPU time and peak memory of this process and of Spark's JVM.
+
+Wall time is what a user waits; on a shared, noisy machine the CPU seconds are the steadier
+figure of cost, so both are kept. CPU counts this process (every thread: DuckDB, dbt, pyarrow),
+its finished children, and the Spark JVM when one is attached.
+
+Peak memory is the high-water mark of resident memory (``VmHWM``). Linux lets a process reset
+it (``echo 5 > /proc/<pid>/clear_refs``), so each step gets its own peak; where that is not
+possible (another OS, no permission) the figure is the peak since the process started, and
+``peak_is_per_step`` says so.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass
+class StepMeasure:
+    """Figures of one measured step (filled in when its ``with`` block ends)."""
+
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_rss_mib: float | None = None
+    jvm_peak_rss_mib: float | None = None
+    peak_is_per_step: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        extra = out.pop("extra")
+        out.update(extra)
+        return out
+
+
+def _status_kib(pid: int | str, key: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _reset_peak(pid: int | str) -> bool:
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _proc_cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # utime and stime are fields 14 and 15 of stat; after the ")" split they are 11 and 12.
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _self_cpu_s() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parts = stat.read_text().rsplit(")", 1)[1].split()
+            if int(parts[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def find_jvm_pid(spark: Any) -> int | None:
+    """Process id of the JVM behind a local PySpark session, if it can be found.
+
+    PySpark launches ``spark-submit``, whose scripts ``exec`` into ``java``; the launched process
+    is kept on the gateway. Its descendants are searched in case a wrapper stayed in between.
+    """
+    try:
+        proc = spark.sparkContext._gateway.proc  # noqa: SLF001 - PySpark exposes no public handle
+        pid = int(proc.pid)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    queue = [pid]
+    while queue:
+        current = queue.pop(0)
+        try:
+            if Path(f"/proc/{current}/comm").read_text().strip() == "java":
+                return current
+        except OSError:
+            pass
+        queue.extend(_children(current))
+    return None
+
+
+class Meter:
+    """Measures steps of this process, and of a Spark JVM once :meth:`attach_jvm` is called."""
+
+    def __init__(self) -> None:
+        self.jvm_pid: int | None = None
+
+    def attach_jvm(self, pid: int | None) -> None:
+        """Include the JVM ``pid`` in CPU and memory figures from now on."""
+        self.jvm_pid = pid
+
+    @contextmanager
+    def step(self) -> Iterator[StepMeasure]:
+        """Measure the ``with`` block; figures are set on the yielded object when it ends."""
+        measure = StepMeasure()
+        per_step = _reset_peak("self")
+        if self.jvm_pid:
+            _reset_peak(self.jvm_pid)
+        cpu0 = _self_cpu_s() + (_proc_cpu_s(self.jvm_pid) if self.jvm_pid else 0.0)
+        wall0 = time.perf_counter()
+        try:
+            yield measure
+        finally:
+            measure.wall_s = round(time.perf_counter() - wall0, 3)
+            cpu1 = _self_cpu_s() + (_proc_cpu_s(self.jvm_pid) if self.jvm_pid else 0.0)
+            measure.cpu_s = round(cpu1 - cpu0, 3)
+            hwm = _status_kib("self", "VmHWM")
+            if hwm is None:  # not Linux: ru_maxrss is KiB on Linux, bytes on macOS
+                hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                per_step = False
+            measure.peak_rss_mib = round(hwm / 1024, 1)
+            if self.jvm_pid:
+                jvm = _status_kib(self.jvm_pid, "VmHWM")
+                measure.jvm_peak_rss_mib = round(jvm / 1024, 1) if jvm else None
+            measure.peak_is_per_step = per_step
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` percentile (0-100) of ``values``, linear between ranks (numpy's default)."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
