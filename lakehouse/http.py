@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,6 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
 )
 
 from lakehouse import __version__
@@ -167,7 +167,8 @@ class SourceClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
             return min(exc.retry_after, cap)
-        return wait_exponential_jitter(initial=base, max=cap, jitter=base)(state)
+        exponential = base * 2 ** (state.attempt_number - 1)
+        return min(exponential + random.uniform(0, base), cap)
 
     def request(
         self,
