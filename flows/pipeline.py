@@ -74,9 +74,7 @@ def _call(step_flow: Any, step: str, **params: Any) -> Any:
     target = getattr(step_flow, "fn", step_flow)
     accepted = inspect.signature(target).parameters
     takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    kwargs = {
-        k: v for k, v in params.items() if v is not None and (takes_kwargs or k in accepted)
-    }
+    kwargs = {k: v for k, v in params.items() if v is not None and (takes_kwargs or k in accepted)}
     retries, delay = STEP_RETRIES.get(step, (0, 0.0))
     if retries and hasattr(step_flow, "with_options"):
         step_flow = step_flow.with_options(retries=retries, retry_delay_seconds=delay)
@@ -99,10 +97,15 @@ def _failed_gate_since(lake: Lake, sources: list[str], since: datetime) -> dict[
     return None
 
 
+def _only(sources: list[str]) -> str | None:
+    """The one source of a single-source run, else None (the step spans several)."""
+    return sources[0] if len(sources) == 1 else None
+
+
 def _gate_reason(record: dict[str, Any]) -> str:
     """One line out of a failed gate record: which gate and which expectations failed."""
     parts = []
-    for key in ("gate", "suite", "table", "layer"):
+    for key in ("suite", "table"):
         if record.get(key):
             parts.append(f"{key}={record[key]}")
     for key in ("failed_expectations", "failures", "error", "reason"):
@@ -154,6 +157,7 @@ def daily_refresh(
     end_date: str | None = None,
     base_url: str | None = None,
     ingest: bool = True,
+    recent: bool = True,
 ) -> dict[str, Any]:
     """Refresh every source end to end: ingest, bronze, gates, dbt, publish and site.
 
@@ -163,6 +167,8 @@ def daily_refresh(
         end_date: Last day to backfill (YYYY-MM-DD), passed to each ingest flow.
         base_url: Override of the sources' API base URL (a replay server, for example).
         ingest: Fetch from the sources first; False refreshes from what is already landed.
+        recent: With a backfill (``start_date``/``end_date``), also fetch the recent window
+            in the same run; without one, the recent window is always fetched.
 
     Returns:
         Per step, its duration in seconds and what the step's flow returned.
@@ -173,7 +179,14 @@ def daily_refresh(
     sources = sources or available_sources()
     results: dict[str, Any] = {}
 
-    def run_step(step: str, source: str | None, module: str, attribute: str, **params: Any) -> Any:
+    def run_step(
+        step: str,
+        source: str | None,
+        module: str,
+        attribute: str,
+        key_suffix: str | None = None,
+        **params: Any,
+    ) -> Any:
         step_flow = load_step_flow(module, attribute)
         started = datetime.now(UTC)
         clock = time.monotonic()
@@ -183,29 +196,44 @@ def daily_refresh(
         except StepFailed:
             raise
         except Exception as exc:
+            # The transform names its own failing step (``gate:bronze``, ``dbt:gold``) in its
+            # summary; failing that, a gate record written during this step names the gate.
+            failed_step = getattr(getattr(exc, "summary", None), "failed_step", None)
+            if failed_step:
+                raise StepFailed(failed_step, source or _only(sources), str(exc)) from exc
             gate = _failed_gate_since(lake, sources, started) if step == "transform" else None
             if gate is not None:
-                raise StepFailed("gate", gate.get("source"), _gate_reason(gate)) from exc
+                raise StepFailed(
+                    f"gate:{gate.get('gate', '?')}", gate.get("source"), _gate_reason(gate)
+                ) from exc
             raise StepFailed(step, source, f"{type(exc).__name__}: {exc}") from exc
-        key = f"{step}:{source}" if source else step
+        key = ":".join(part for part in (step, source, key_suffix) if part)
         results[key] = {"seconds": round(time.monotonic() - clock, 1), "result": value}
         logger.info("step %s done in %.1fs", key, results[key]["seconds"])
         return value
 
     with lake_lock(lake):
+        backfill = start_date is not None or end_date is not None
         for source in sources:
             for step, module, attribute in SOURCE_STEPS:
-                if step == "ingest" and not ingest:
+                target = (module.format(source=source), attribute.format(source=source))
+                if step != "ingest":
+                    run_step(step, source, *target, base_url=base_url)
                     continue
-                run_step(
-                    step,
-                    source,
-                    module.format(source=source),
-                    attribute.format(source=source),
-                    start_date=start_date,
-                    end_date=end_date,
-                    base_url=base_url,
-                )
+                if not ingest:
+                    continue
+                if backfill:
+                    run_step(
+                        "ingest",
+                        source,
+                        *target,
+                        start_date=start_date,
+                        end_date=end_date,
+                        base_url=base_url,
+                        key_suffix="backfill",
+                    )
+                if recent or not backfill:
+                    run_step("ingest", source, *target, base_url=base_url)
         for step, module, attribute in FINAL_STEPS:
             run_step(step, None, module, attribute, sources=sources)
     return results

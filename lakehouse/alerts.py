@@ -73,7 +73,9 @@ class AlertEvent:
     state: str = "FAILED"
     deployment: str | None = None
     occurred_at: str = field(
-        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        default_factory=lambda: (
+            datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        )
     )
     details: dict[str, Any] = field(default_factory=dict)
 

@@ -1,7 +1,116 @@
-"""`lakehouse run`: (being built)."""
+"""`lakehouse run`: the whole pipeline once (the ``daily-refresh`` flow), then a summary."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
 
 import typer
+
+from lakehouse.cli.status import Format, show_status
+from lakehouse.settings import get_settings
+from lakehouse.summary import print_summary
+
+EPILOG = (
+    "Example: lakehouse run --base-url http://127.0.0.1:8765 "
+    "--start-date 2025-03-05 --end-date 2025-03-11"
+)
+
+
+def _step_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, value in results.items():
+        result = value.get("result")
+        status = result.get("status", "ok") if isinstance(result, dict) else "ok"
+        rows.append({"step": key, "status": status, "seconds": value.get("seconds", "")})
+    return rows
+
+
+def where_to_look(lake_root: Any, results: dict[str, Any]) -> dict[str, str]:
+    """Footer lines of the run summary: where a person finds each result."""
+    site = results.get("site", {}).get("result") or {}
+    render = site.get("render", {}) if isinstance(site, dict) else {}
+    transform = results.get("transform", {}).get("result") or {}
+    footer = {
+        "site": f"{render.get('path', lake_root / 'site')}/index.html (or: lakehouse serve)",
+        "gold SQL": 'lakehouse sql "select * from agg_weather_city_summary"',
+        "status": "lakehouse status",
+    }
+    if isinstance(transform, dict) and transform.get("data_docs"):
+        footer["data docs"] = str(transform["data_docs"])
+    if render.get("dbt_docs"):
+        footer["dbt docs"] = str(render["dbt_docs"])
+    return footer
 
 
 def register(app: typer.Typer) -> None:
     """Add this verb to the app."""
+
+    @app.command("run", epilog=EPILOG)
+    def run(
+        base_url: Annotated[
+            str | None,
+            typer.Option(help="Base URL of the source APIs (a replay server); default settings."),
+        ] = None,
+        start_date: Annotated[
+            str | None,
+            typer.Option(help="First UTC day of a backfill (YYYY-MM-DD), fetched before the run."),
+        ] = None,
+        end_date: Annotated[
+            str | None,
+            typer.Option(help="Last UTC day of a backfill (YYYY-MM-DD)."),
+        ] = None,
+        source: Annotated[
+            list[str] | None,
+            typer.Option("--source", help="Only this source (repeatable); default every source."),
+        ] = None,
+        ingest: Annotated[
+            bool,
+            typer.Option(help="Fetch from the sources first; --no-ingest uses what is landed."),
+        ] = True,
+        recent: Annotated[
+            bool,
+            typer.Option(help="With a backfill, also fetch the recent window."),
+        ] = True,
+    ) -> None:
+        """Run the whole pipeline once: ingest, bronze, gates, dbt, publish and site."""
+        for label, value in (("--start-date", start_date), ("--end-date", end_date)):
+            if value:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise typer.BadParameter(
+                        f"{value!r} is not YYYY-MM-DD", param_hint=label
+                    ) from None
+
+        from flows.pipeline import daily_refresh
+        from lakehouse.alerts import StepFailed
+
+        settings = get_settings()
+        state = daily_refresh(
+            sources=source or None,
+            start_date=start_date,
+            end_date=end_date,
+            base_url=base_url,
+            ingest=ingest,
+            recent=recent,
+            return_state=True,
+        )
+        outcome = state.result(raise_on_failure=False)
+        show_status(Format.table)
+        if state.is_completed():
+            results = outcome if isinstance(outcome, dict) else {}
+            print_summary(
+                "daily-refresh completed",
+                _step_rows(results),
+                footer=where_to_look(settings.lake.root, results),
+            )
+            return
+        if isinstance(outcome, StepFailed):
+            where = f" ({outcome.source})" if outcome.source else ""
+            message = f"daily-refresh failed at step {outcome.step}{where}: {outcome.reason}"
+        else:
+            message = f"daily-refresh ended {state.type.value}: {state.message or outcome}"
+        typer.secho(message, fg=typer.colors.RED, err=True)
+        typer.echo("Published gold is unchanged; see `lakehouse status` for each layer.", err=True)
+        raise typer.Exit(1)
