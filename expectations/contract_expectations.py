@@ -49,7 +49,10 @@ def key_expectations(key_columns: list[str]) -> list[Expectation]:
     out: list[Expectation] = [
         gx.expectations.ExpectColumnValuesToNotBeNull(column=c) for c in key_columns
     ]
-    out.append(gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=list(key_columns)))
+    if len(key_columns) == 1:
+        out.append(gx.expectations.ExpectColumnValuesToBeUnique(column=key_columns[0]))
+    else:
+        out.append(gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=list(key_columns)))
     return out
 
 

@@ -121,11 +121,31 @@ def run_dbt(
         json.dumps(dbt_vars),
     ]
     with _environment(dbt_env(settings)):
-        result = dbtRunner().invoke(cli_args)
+        try:
+            result = dbtRunner().invoke(cli_args)
+        finally:
+            _release_duckdb()
     if result.exception is not None:
         raise DbtError(f"dbt {' '.join(args)} could not run: {result.exception}")
     nodes, failures = _node_results(result.result)
     return DbtResult(success=bool(result.success), failures=failures, nodes=nodes, raw=result)
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process.
+
+    dbt-duckdb caches one read-write connection in a class attribute; left open, it blocks any
+    other connection to the build file from this process (the gates read it read-only) and its
+    write lock blocks other processes.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    env = DuckDBConnectionManager._ENV
+    DuckDBConnectionManager.close_all_connections()
+    if env is not None:
+        env.close()
 
 
 def _node_results(run_result: Any) -> tuple[list[dict[str, Any]], list[str]]:
