@@ -31,7 +31,23 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 POOL = "lakehouse-local"
+ECS_POOL = "lakehouse-ecs"
+# Given to the flow runs so the test can check that no alert ever carries it.
+WAREHOUSE_PASSWORD = "e2e-warehouse-password-7f3a"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+# What `terraform output` of an env root would give, exported as prefect.yaml expects them.
+ECS_OUTPUTS = {
+    "LAKEHOUSE_ECS_CLUSTER": "lakehouse-dev",
+    "LAKEHOUSE_ECS_IMAGE": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/lakehouse:test",
+    "LAKEHOUSE_ECS_TASK_ROLE_ARN": "arn:aws:iam::123456789012:role/lakehouse-dev-flow-run",
+    "LAKEHOUSE_ECS_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/lakehouse-dev-exec",
+    "LAKEHOUSE_ECS_VPC_ID": "vpc-0123456789abcdef0",
+    "LAKEHOUSE_ECS_SUBNET_ID": "subnet-0123456789abcdef0",
+    "LAKEHOUSE_ECS_SECURITY_GROUP_ID": "sg-0123456789abcdef0",
+    "LAKEHOUSE_ENV": "dev",
+    "AWS_REGION": "eu-west-1",
+    "LAKEHOUSE_ALERTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:lakehouse-dev-alerts",
+}
 
 
 def _free_port() -> int:
@@ -86,12 +102,14 @@ class Stack:
     logs: Path
     runs: dict[str, Any] = field(default_factory=dict)
 
-    def prefect(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def prefect(
+        self, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run the ``prefect`` CLI against this module's server, from the project root."""
         result = subprocess.run(
             [PREFECT, *args],
             cwd=ROOT,
-            env=self.env,
+            env=env or self.env,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -200,8 +218,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             _wait_healthy(api_url, server)
             s = Stack(api_url, env, lake_root, replay, receiver, logs)
             s.prefect("work-pool", "create", POOL, "--type", "process")
+            # The ECS pool exists so `deploy --all` is tested exactly as the README gives it;
+            # its values stand in for the Terraform outputs, and no ECS worker runs here.
+            s.prefect("work-pool", "create", ECS_POOL, "--type", "ecs")
             s.runs["deploy"] = s.prefect(
-                "--no-prompt", "deploy", "--name", "weather-ingest", "--name", "daily-refresh"
+                "--no-prompt", "deploy", "--all", env={**env, **ECS_OUTPUTS}
             )
             worker_env = {
                 **env,
@@ -210,6 +231,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "LAKEHOUSE_OPENMETEO_URL": replay.url,
                 "LAKEHOUSE_ALERT_WEBHOOK_URL": receiver.url,
                 "LAKEHOUSE_SPARK_DRIVER_MEMORY": "1g",
+                "LAKEHOUSE_WAREHOUSE_PASSWORD": WAREHOUSE_PASSWORD,
             }
             worker = subprocess.Popen(
                 [PREFECT, "worker", "start", "--pool", POOL, "--type", "process"],
@@ -255,6 +277,7 @@ def test_deployments_and_schedules_are_on_the_server(stack: Stack) -> None:
             }
         ]
     assert daily.global_concurrency_limit.limit == 1
+    assert daily.parameter_openapi_schema["properties"]["start_date"]
     assert daily.concurrency_options.collision_strategy.value == "CANCEL_NEW"
     assert weather.global_concurrency_limit.limit == 1
     assert weather.concurrency_options.collision_strategy.value == "ENQUEUE"
@@ -270,3 +293,87 @@ def test_weather_ingest_runs_to_completed_through_the_worker(stack: Stack) -> No
     assert run.state.type.value == "COMPLETED", f"{run.state}\n{stack.tail()}"
     assert len(stack.replay.requests) > before  # the worker's run really called the replay API
     assert _landed(stack.lake_root)
+
+
+def test_ecs_deployments_point_at_the_terraform_cluster(stack: Stack) -> None:
+    async def read() -> list[Any]:
+        async with stack.client() as client:
+            return [
+                await client.read_deployment_by_name(name)
+                for name in ("weather-ingest/weather-ingest-ecs", "daily-refresh/daily-refresh-ecs")
+            ]
+
+    for deployment in asyncio.run(read()):
+        assert deployment.work_pool_name == ECS_POOL
+        variables = deployment.job_variables
+        assert variables["cluster"] == ECS_OUTPUTS["LAKEHOUSE_ECS_CLUSTER"]
+        assert variables["task_role_arn"] == ECS_OUTPUTS["LAKEHOUSE_ECS_TASK_ROLE_ARN"]
+        assert variables["network_configuration"]["subnets"] == [
+            ECS_OUTPUTS["LAKEHOUSE_ECS_SUBNET_ID"]
+        ]
+        assert variables["env"]["LAKEHOUSE_PROFILE"] == "aws"
+        assert variables["env"]["LAKEHOUSE_ALERTS_TOPIC_ARN"].startswith("arn:aws:sns:")
+
+
+def _gold(stack: Stack) -> dict[str, Any]:
+    """The published gold's pointer and the daily weather mart, as the analysts see it."""
+    from lakehouse import gold
+    from lakehouse.settings import Settings
+
+    settings = Settings(lake_root=stack.lake_root, _env_file=None)
+    _, rows = gold.query(
+        settings,
+        "select city, local_date, observation_count, avg_temperature_c "
+        "from agg_weather_daily order by city, local_date",
+    )
+    return {"build_id": gold.published_pointer(settings)["build_id"], "daily": rows}
+
+
+@pytest.fixture(scope="module")
+def refreshed(stack: Stack) -> dict[str, Any]:
+    """Two daily-refresh runs created at once: one completes, the other never overlaps it."""
+
+    async def go() -> list[Any]:
+        async with stack.client() as client:
+            deployment = await client.read_deployment_by_name("daily-refresh/daily-refresh")
+            first = await client.create_flow_run_from_deployment(deployment.id)
+            second = await client.create_flow_run_from_deployment(deployment.id)
+            return [await stack.wait(client, run.id, 1500) for run in (first, second)]
+
+    runs = asyncio.run(go())
+    return {"runs": runs, "gold": _gold(stack)}
+
+
+def test_daily_refresh_completes_and_gold_has_every_city(
+    stack: Stack, refreshed: dict[str, Any]
+) -> None:
+    states = sorted(run.state.type.value for run in refreshed["runs"])
+    # CANCEL_NEW: the run that found the slot taken was cancelled, not run alongside.
+    assert states == ["CANCELLED", "COMPLETED"], f"{states}\n{stack.tail()}"
+    daily = refreshed["gold"]["daily"]
+    from lakehouse.contracts import load_contract
+
+    cities = load_contract("weather").cities
+    assert {row[0] for row in daily} in ({c.name for c in cities}, {c.id for c in cities})
+    assert all(row[2] > 0 for row in daily)
+    assert stack.receiver.messages == []  # nothing failed, nothing alerted
+
+
+def test_failed_gate_fails_the_run_alerts_and_keeps_gold(
+    stack: Stack, refreshed: dict[str, Any]
+) -> None:
+    from lakehouse.replay import Fault
+
+    stack.replay.set_faults([Fault("san_francisco", "impossible_temperature")])
+    try:
+        run = stack.run_deployment("daily-refresh/daily-refresh", timeout=1500)
+    finally:
+        stack.replay.set_faults([])
+    assert run.state.type.value == "FAILED", f"{run.state}\n{stack.tail()}"
+    [alert] = [m for m in stack.receiver.messages if m.get("run_id") == str(run.id)]
+    assert alert["flow"] == "daily-refresh"
+    assert alert["step"] == "gate:bronze"
+    assert "bronze gate failed" in alert["reason"]
+    assert WAREHOUSE_PASSWORD not in json.dumps(alert)
+    # Write-audit-publish: analysts still see exactly the build of the good run.
+    assert _gold(stack) == refreshed["gold"]
