@@ -50,3 +50,9 @@ def run_query(settings: Settings, query: str) -> QueryResult:
         except psycopg.Error as exc:
             message = str(exc).strip() or type(exc).__name__
             raise WarehouseError(f"the warehouse rejected the query: {message}") from None
+
+
+def query(settings: Settings, sql: str) -> tuple[list[str], list[tuple]]:
+    """``(columns, rows)`` of ``sql`` on the warehouse: the ``lakehouse sql`` engine signature."""
+    result = run_query(settings, sql)
+    return result.columns, result.rows
