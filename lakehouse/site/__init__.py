@@ -6,8 +6,9 @@ observations, last runs and gate status), ``publish_site`` uploads it to the sit
 time: the charting library is copied into the site's own ``assets/``.
 """
 
-from lakehouse.site.build import SiteBuild, SiteError, build_site
+from lakehouse.site.build import SiteBuild, build_site
 from lakehouse.site.content import SiteContent, collect_content, format_number
+from lakehouse.site.errors import SiteError
 from lakehouse.site.publish import PublishResult, publish_site
 from lakehouse.site.server import make_server
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -21,15 +20,13 @@ from lakehouse.log import get_logger, log_event
 from lakehouse.runs import record_run
 from lakehouse.settings import Settings
 from lakehouse.site.content import SOURCE, QueryFn, SiteContent, collect_content
-from lakehouse.site.render import DATA_DOCS_DIR, DBT_DOCS_DIR, render_pages
+from lakehouse.site.dbt_docs import DBT_DOCS_DIR, generate_dbt_docs, reuse_dbt_docs
+from lakehouse.site.errors import SiteError
+from lakehouse.site.render import DATA_DOCS_DIR, render_pages
 
 logger = get_logger(__name__)
 
 BUILDS_DIR = ".site-builds"
-
-
-class SiteError(RuntimeError):
-    """The site cannot be built or published; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -57,48 +54,12 @@ def gold_query(settings: Settings) -> QueryFn:
     return query
 
 
-def generate_dbt_docs(settings: Settings, dest: Path) -> bool:
-    """Run ``dbt docs generate --static`` and copy its one-file site to ``dest/index.html``.
-
-    dbt writes into a private target folder, so a concurrent ``dbt build`` keeps its own
-    artifacts and partial-parse state.
-
-    Returns:
-        True when the docs were generated.
-    """
-    from lakehouse.dbt import DbtError, run_dbt
-
-    with tempfile.TemporaryDirectory(prefix="dbt-docs-") as target:
-        try:
-            result = run_dbt(settings, ["docs", "generate", "--static", "--target-path", target])
-        except DbtError as exc:
-            raise SiteError(f"dbt docs: {exc}") from exc
-        if not result.success:
-            raise SiteError(f"dbt docs generate failed: {'; '.join(result.failures) or 'see log'}")
-        static_index = Path(target) / "static_index.html"
-        if not static_index.is_file():
-            raise SiteError(f"dbt docs generate --static wrote no static_index.html in {target}")
-        dest.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(static_index, dest / "index.html")
-    return True
-
-
 def copy_data_docs(lake: Lake, dest: Path) -> bool:
     """Copy the gates' Data Docs (``<lake>/docs/data_docs``) into ``dest`` if they exist."""
     source = lake.docs / "data_docs"
     if not (source / "index.html").is_file():
         return False
     shutil.copytree(source, dest)
-    return True
-
-
-def reuse_dbt_docs(lake: Lake, dest: Path) -> bool:
-    """Carry the live site's dbt docs over to a new build when they are not regenerated."""
-    previous = lake.site / DBT_DOCS_DIR / "index.html"
-    if not previous.is_file():
-        return False
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(previous, dest / "index.html")
     return True
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.log import get_logger, log_event
-from lakehouse.site.build import SiteError
+from lakehouse.site.errors import SiteError
 
 logger = get_logger(__name__)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import jinja2
 
 from lakehouse.site.content import SiteContent, format_date, format_number, format_timestamp
+from lakehouse.site.dbt_docs import DBT_DOCS_DIR
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 ASSETS_DIR = "assets"
-DBT_DOCS_DIR = "docs"
 DATA_DOCS_DIR = "data-docs"
 
 

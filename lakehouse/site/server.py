@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.log import get_logger, log_event
-from lakehouse.site.build import SiteError
+from lakehouse.site.errors import SiteError
 from lakehouse.site.publish import content_type
 
 logger = get_logger(__name__)
