@@ -60,7 +60,7 @@ def run_bench(
         work_dir.resolve(),
         repeats=repeats,
         model=model,
-        progress=lambda line: console.print(f"  {line}", highlight=False),
+        progress=lambda line: console.print(f"  {line}", highlight=False, markup=False),
     )
     result = report.finalize(runner.run())
     json_path = report.write_json(result, output_dir)

@@ -3,15 +3,15 @@
 What it does, step for step, so the comparison with the Spark job is fair:
 
 1. **List** the landing objects of ``weather/hourly`` and keep those not yet in its ledger
-   (``<state>/bench/duckdb_baseline/processed.txt``; a full run starts with an empty ledger and an
-   empty table). This is the baseline's equivalent of Spark's checkpoint of processed files.
+   (``processed.txt`` in its state folder; a full run starts with an empty ledger and an empty
+   table). This is the baseline's equivalent of the Spark job's ledger of processed objects.
 2. **Read** those gzip JSON objects with ``read_json`` (envelope fields and the raw body text).
 3. **Parse** each body with ``from_json`` into the Open-Meteo structure (an unparseable body
    becomes one quarantine row) and **unnest** the hourly arrays into one row per city and hour.
-4. **Type and validate**: ``observed_at`` from the local ``time`` minus ``utc_offset_seconds``
-   (UTC), ``observed_date``; a row with a missing or unparseable time, a missing required field
-   or a value outside the contract's range goes to quarantine with the first failing field and
-   its reason; the rest flow on.
+4. **Type and validate**: the envelope's key must be a contract city; ``observed_at`` is the
+   local ``time`` minus ``utc_offset_seconds`` (UTC), plus ``observed_date``; a row with a
+   missing or unparseable time, a missing required field or a value outside the contract's range
+   goes to quarantine with the first failing field and its reason; the rest flow on.
 5. **Dedupe** on the natural key ``(city_id, observed_at)``: the latest ``_fetched_at`` wins
    (the contract's ``latest_fetched_at_wins``).
 6. **Write** to Delta with ``deltalake`` (delta-rs): a full run overwrites the table partitioned
@@ -76,12 +76,14 @@ def _body_type(entity: Entity) -> str:
     return json.dumps(shape)
 
 
-def _rows_sql(entity: Entity, files: list[str], ingested_at: str) -> str:
-    """SQL for steps 2-4: one row per (object, hour) with a ``_reason`` (NULL when valid)."""
+def _rows_sql(entity: Entity, cities: list[str], files: list[str], ingested_at: str) -> str:
+    """SQL for steps 2-4: one row per (object, hour) with a ``_check`` (NULL when valid)."""
     file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
     fields = entity.fields
     unnest = ",\n".join(f"unnest(b.hourly.{f.name}) as {f.name}" for f in fields)
-    checks = []
+    known = ", ".join(_quote(c) for c in cities)
+    # The envelope's key names the city; only the contract's cities are accepted (as in Spark).
+    checks = [f"when city_id is null or city_id not in ({known}) then 'city_id|unknown city'"]
     for f in fields:
         if f.required:
             checks.append(f"when {f.name} is null then '{f.name}|missing required value'")
@@ -97,6 +99,7 @@ def _rows_sql(entity: Entity, files: list[str], ingested_at: str) -> str:
     raw_value = "\n".join(
         [
             "when 'time' then local_time",
+            "when 'city_id' then city_id",
             *(f"when '{f.name}' then cast({f.name} as varchar)" for f in fields),
         ]
     )
@@ -220,7 +223,9 @@ class DuckDBBaseline:
         self.threads = threads
         self.memory_limit = memory_limit
         self.temp_dir = temp_dir or state_dir / "duckdb_tmp"
-        self.entity = load_contract(SOURCE).entity(ENTITY)
+        contract = load_contract(SOURCE)
+        self.entity = contract.entity(ENTITY)
+        self.cities = [c.id for c in contract.cities]
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         self.temp_dir.mkdir(parents=True, exist_ok=True)
@@ -272,7 +277,8 @@ class DuckDBBaseline:
         con = self._connect()
         try:
             # Steps 2-4 materialise once (spilling if needed); 5 and 6 stream from it.
-            con.execute(f"create temp table rows as {_rows_sql(self.entity, files, ingested_at)}")
+            rows_sql = _rows_sql(self.entity, self.cities, files, ingested_at)
+            con.execute(f"create temp table rows as {rows_sql}")
             rows_landed = con.execute("select count(*) from rows").fetchall()[0][0]
             quarantined = self._write_quarantine(con)
             parsed_at = time.perf_counter()

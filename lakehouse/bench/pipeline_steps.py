@@ -9,6 +9,7 @@ the path ``lakehouse sql`` takes (a read-only connection per query).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -70,6 +71,26 @@ def run_transform(settings: Settings, measured: Measured, *, full_refresh: bool)
     Raises:
         StepFailed: A gate or a dbt build failed.
     """
+    from lakehouse.runs import new_run_id
+
+    run_id = new_run_id()
+    times = TransformTimes()
+    # dbt prints a line per node to stdout; the benchmark's progress lines are what to read.
+    previous_quiet = os.environ.get("DBT_QUIET")
+    os.environ["DBT_QUIET"] = "true"
+    try:
+        _transform_steps(settings, measured, full_refresh, run_id, times)
+    finally:
+        if previous_quiet is None:
+            os.environ.pop("DBT_QUIET", None)
+        else:
+            os.environ["DBT_QUIET"] = previous_quiet
+    return times
+
+
+def _transform_steps(
+    settings: Settings, measured: Measured, full_refresh: bool, run_id: str, times: TransformTimes
+) -> None:
     from datetime import UTC, datetime
 
     from flows.transform import (
@@ -80,10 +101,6 @@ def run_transform(settings: Settings, measured: Measured, *, full_refresh: bool)
         publish_task,
         stage_gold_task,
     )
-    from lakehouse.runs import new_run_id
-
-    run_id = new_run_id()
-    times = TransformTimes()
 
     def gate(layer: str, build: Any = None) -> None:
         with measured() as m:
@@ -111,7 +128,6 @@ def run_transform(settings: Settings, measured: Measured, *, full_refresh: bool)
     with measured() as m:
         publish_task.fn(settings, staged, run_id)
     times.parts["publish_swap"] = m.to_dict()
-    return times
 
 
 def gold_query_times(settings: Settings, city: str, repeats: int) -> dict[str, Any]:

@@ -150,11 +150,11 @@ class BenchRunner:
 
     # ------------------------------------------------------------ steps
 
-    def _spark_bronze(self, settings: Settings, full: bool) -> dict[str, Any]:
+    def _spark_bronze(self, settings: Settings) -> dict[str, Any]:
         from lakehouse.bench.spark_steps import run_bronze
 
         with self.meter.step() as m:
-            m.extra["job"] = run_bronze(self.spark, settings, full=full)
+            m.extra["job"] = run_bronze(self.spark, settings)
         table = settings.lake.bronze("weather__hourly")
         from deltalake import DeltaTable
 
@@ -260,7 +260,7 @@ class BenchRunner:
                         )
                 return value
 
-            step("full", bronze, "spark bronze full", lambda: self._spark_bronze(settings, True))
+            step("full", bronze, "spark bronze full", lambda: self._spark_bronze(settings))
             step("full", baseline, "duckdb bronze full", lambda: self._baseline(ws, True))
             agree = self._attempt(
                 name, "bronze agreement", lambda: self._bronze_agreement(settings, ws)
@@ -303,7 +303,7 @@ class BenchRunner:
                 "incremental",
                 bronze,
                 "spark bronze incremental",
-                lambda: self._spark_bronze(settings, False),
+                lambda: self._spark_bronze(settings),
             )
             step(
                 "incremental",
@@ -327,7 +327,7 @@ class BenchRunner:
                 "rebuild",
                 bronze,
                 "spark bronze rebuild",
-                lambda: self._spark_bronze(settings, True),
+                lambda: self._spark_bronze(settings),
             )
             step("rebuild", baseline, "duckdb bronze rebuild", lambda: self._baseline(ws, True))
             step("rebuild", transform, "transform rebuild", lambda: self._transform(settings, True))

@@ -7,7 +7,6 @@ with a reused session pays it.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from lakehouse.settings import Settings
@@ -23,27 +22,19 @@ def start_session(settings: Settings) -> Any:
     return spark
 
 
-def run_bronze(spark: Any, settings: Settings, *, full: bool) -> dict[str, Any]:
-    """Run the weather landing -> bronze job; ``full`` rebuilds from every landed object.
+def run_bronze(spark: Any, settings: Settings) -> dict[str, Any]:
+    """Run the weather landing -> bronze job (:func:`spark.landing_to_bronze.run`).
 
-    A full run starts from an empty bronze (the workspace wipes tables and checkpoints first),
-    so the job's own full-refresh switch, if it has one, is passed for clarity only.
+    The job processes the landing objects its ledger has not seen: a full run is a run on a
+    lake whose bronze, quarantine and ledger were wiped first (the workspace does that), an
+    incremental run one after new objects landed.
 
     Returns:
-        The job's own result, made JSON-ready.
+        The job's result (counts, Delta versions), JSON-ready.
     """
-    from spark import bronze
+    from spark.landing_to_bronze import run
 
-    params = inspect.signature(bronze.run).parameters
-    kwargs: dict[str, Any] = {}
-    if "settings" in params:
-        kwargs["settings"] = settings
-    if "source" in params:
-        kwargs["source"] = "weather"
-    if "full_refresh" in params:
-        kwargs["full_refresh"] = full
-    result = bronze.run(spark, **kwargs)
-    return _plain(result)
+    return _plain(run(spark, settings.lake, "weather", "hourly"))
 
 
 def _plain(result: Any) -> dict[str, Any]:
