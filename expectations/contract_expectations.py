@@ -92,7 +92,6 @@ def freshness_expectation(entity: Entity) -> Expectation:
 
 def build_suite(name: str, expectations: list[Expectation]) -> gx.ExpectationSuite:
     """A suite named ``name`` holding ``expectations``."""
-    suite = gx.ExpectationSuite(name=name)
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    return suite
+    # Passed to the constructor rather than add_expectation(), which needs an active context;
+    # suites are plain values until the gate registers them.
+    return gx.ExpectationSuite(name=name, expectations=expectations)

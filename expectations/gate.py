@@ -114,15 +114,18 @@ def _context(lake: Lake):
 
 def expectation_label(config: Any) -> str:
     """``expect_x(column=a)``-style label of an expectation configuration."""
-    kwargs = {k: v for k, v in (config.kwargs or {}).items() if k in {"column", "column_list",
-                                                                      "column_A", "column_B"}}
+    kwargs = {
+        k: v
+        for k, v in (config.kwargs or {}).items()
+        if k in {"column", "column_list", "column_A", "column_B"}
+    }
     args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
     return f"{config.type}({args})"
 
 
-def run_suite(context: Any, lake: Lake, module: ModuleType, frame: pd.DataFrame) -> list[
-    ExpectationOutcome
-]:
+def run_suite(
+    context: Any, lake: Lake, module: ModuleType, frame: pd.DataFrame
+) -> list[ExpectationOutcome]:
     """Validate one table's frame with its suite through a checkpoint; update Data Docs."""
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
@@ -170,7 +173,9 @@ def run_suite(context: Any, lake: Lake, module: ModuleType, frame: pd.DataFrame)
 FrameLoader = Callable[[ModuleType], pd.DataFrame]
 
 
-def run_gate(lake: Lake, layer: str, frames: Mapping[str, pd.DataFrame] | FrameLoader) -> GateResult:
+def run_gate(
+    lake: Lake, layer: str, frames: Mapping[str, pd.DataFrame] | FrameLoader
+) -> GateResult:
     """Validate every table of ``layer`` and decide whether the gate passes.
 
     Args:
@@ -188,8 +193,12 @@ def run_gate(lake: Lake, layer: str, frames: Mapping[str, pd.DataFrame] | FrameL
     for module in SUITES[layer]:
         frame = frames(module) if callable(frames) else frames[module.TABLE]
         outcomes.extend(run_suite(context, lake, module, frame))
-    failed = [f"{o.suite}: {o.name}" for o in outcomes if not o.success and o.severity == "critical"]
-    warnings = [f"{o.suite}: {o.name}" for o in outcomes if not o.success and o.severity != "critical"]
+    failed = [
+        f"{o.suite}: {o.name}" for o in outcomes if not o.success and o.severity == "critical"
+    ]
+    warnings = [
+        f"{o.suite}: {o.name}" for o in outcomes if not o.success and o.severity != "critical"
+    ]
     return GateResult(
         layer=layer,
         passed=not failed,

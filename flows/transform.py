@@ -82,9 +82,9 @@ def _duckdb_frame(con: Any, schema: str, table: str) -> pd.DataFrame:
 
 
 @task(name="gate")
-def gate_task(settings: Settings, layer: str, run_id: str, build: gold.Build | None = None) -> (
-    GateResult
-):
+def gate_task(
+    settings: Settings, layer: str, run_id: str, build: gold.Build | None = None
+) -> GateResult:
     """Validate one layer with its suites and record the gate run."""
     import duckdb
 
@@ -233,6 +233,9 @@ def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[
         summary.dbt[step] = {
             "success": result.success,
             "nodes": len(result.nodes),
+            "models": sum(1 for n in result.nodes if n["resource_type"] == "model"),
+            "data_tests": sum(1 for n in result.nodes if n["resource_type"] == "test"),
+            "unit_tests": sum(1 for n in result.nodes if n["resource_type"] == "unit_test"),
             "failures": result.failures,
         }
         if not result.success:
@@ -252,9 +255,7 @@ def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[
     summary.downstream = after_lake_publish(settings, pointer)
     summary.status = "ok"
     _finish(settings, summary, started)
-    logger.info(
-        "published gold build %s (%s rows)", staged.build_id, sum(staged.rows.values())
-    )
+    logger.info("published gold build %s (%s rows)", staged.build_id, sum(staged.rows.values()))
     return summary.as_dict()
 
 

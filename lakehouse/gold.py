@@ -206,7 +206,8 @@ def connect_published(settings: Settings) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
-        raise GoldError(f"published gold build {pointer['build_id']} cannot be opened: {exc}")
+        build_id = pointer["build_id"]
+        raise GoldError(f"published gold build {build_id} cannot be opened: {exc}") from exc
 
 
 def published_marts(settings: Settings) -> list[str]:

@@ -1,7 +1,109 @@
-"""`lakehouse transform`: (being built)."""
+"""`lakehouse transform`: gates, dbt build and write-audit-publish of gold as one Prefect flow."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
 
 import typer
+
+EPILOG = "Examples: lakehouse transform  |  lakehouse transform --full-refresh"
 
 
 def register(app: typer.Typer) -> None:
     """Add this verb to the app."""
+    app.command("transform", epilog=EPILOG)(transform)
+
+
+def transform(
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild incremental models (the hourly fact) from all of bronze.",
+        ),
+    ] = False,
+) -> None:
+    """Gate bronze, build silver and gold with dbt, audit gold and publish it; exits 1 naming
+    the failing gate and expectations (the published gold is then left as it was)."""
+    summary = _run_flow(full_refresh)
+    _print_summary(summary)
+    if summary["status"] != "ok":
+        typer.echo(f"error: transform failed at {summary['failed_step']}", err=True)
+        for name in summary["failed_expectations"]:
+            typer.echo(f"  failed expectation: {name}", err=True)
+        if not summary["failed_expectations"] and summary.get("error"):
+            typer.echo(f"  {summary['error']}", err=True)
+        kept = summary.get("published_build_id")
+        typer.echo(
+            "  published gold unchanged"
+            + (f" (build {kept})" if kept else " (nothing published yet)"),
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+def _run_flow(full_refresh: bool) -> dict[str, Any]:
+    """Run the flow in-process; return its summary whether it passed or failed."""
+    # Without PREFECT_API_URL Prefect starts a temporary server, which on a busy laptop takes
+    # longer than its 20 s default.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    from flows.transform import TransformFailed
+    from flows.transform import transform as transform_flow
+
+    try:
+        state = transform_flow(full_refresh=full_refresh, return_state=True)
+        data = state.result(raise_on_failure=False)
+    except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
+        typer.echo(f"error: transform could not run: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if isinstance(data, TransformFailed):
+        return data.summary.as_dict()
+    if isinstance(data, dict):
+        return data
+    typer.echo(f"error: transform failed: {type(data).__name__}: {data}", err=True)
+    raise typer.Exit(1)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from lakehouse.summary import print_summary
+
+    rows: list[dict[str, Any]] = []
+    for layer in ("bronze", "silver", "gold"):
+        gate = summary["gates"].get(layer)
+        rows.append(
+            {
+                "gate": layer,
+                "result": "not run" if gate is None else ("passed" if gate["passed"] else "FAILED"),
+                "expectations": "" if gate is None else gate["evaluated"],
+                "failed": "" if gate is None else len(gate["failed"]),
+                "warnings": "" if gate is None else len(gate["warnings"]),
+            }
+        )
+    footer: dict[str, Any] = {}
+    for step, result in summary["dbt"].items():
+        footer[f"dbt build {step}"] = (
+            f"{result.get('models', 0)} models, {result.get('data_tests', 0)} data tests, "
+            f"{result.get('unit_tests', 0)} unit tests: "
+            + ("ok" if result["success"] else "FAILED")
+        )
+    if summary["marts"]:
+        footer["rows per mart"] = ", ".join(f"{k}={v}" for k, v in summary["marts"].items())
+    footer["published build"] = (
+        summary["published_build_id"]
+        if summary["published"]
+        else f"unchanged ({summary.get('published_build_id') or 'nothing published yet'})"
+    )
+    for item in summary.get("downstream") or []:
+        footer[str(item.get("step", "downstream"))] = ", ".join(
+            f"{k}={v}" for k, v in item.items() if k != "step"
+        )
+    for layer, gate in summary["gates"].items():
+        for warning in gate["warnings"]:
+            footer[f"warning ({layer})"] = warning
+    footer["time"] = f"{summary['seconds']} s"
+    if summary.get("data_docs"):
+        footer["data docs"] = summary["data_docs"]
+    footer["query"] = 'lakehouse sql "select * from agg_weather_daily"'
+    title = "transform " + ("ok" if summary["status"] == "ok" else "FAILED")
+    print_summary(title, rows, footer=footer)
