@@ -61,6 +61,7 @@ def run_bench(
         repeats=repeats,
         model=model,
         progress=lambda line: console.print(f"  {line}", highlight=False, markup=False),
+        checkpoint=lambda partial: report.write_json(report.finalize(partial), output_dir),
     )
     result = report.finalize(runner.run())
     json_path = report.write_json(result, output_dir)

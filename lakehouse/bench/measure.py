@@ -2,7 +2,8 @@
 
 Wall time is what a user waits; on a shared, noisy machine the CPU seconds are the steadier
 figure of cost, so both are kept. CPU counts this process (every thread: DuckDB, dbt, pyarrow),
-its finished children, and the Spark JVM when one is attached.
+its finished children, and the Spark JVM with its Python workers when one is attached (a worker
+that exits mid-step loses the CPU it used in that step: a small undercount).
 
 Peak memory is the high-water mark of resident memory (``VmHWM``). Linux lets a process reset
 it (``echo 5 > /proc/<pid>/clear_refs``), so each step gets its own peak; where that is not
@@ -60,13 +61,28 @@ def _reset_peak(pid: int | str) -> bool:
         return False
 
 
-def _proc_cpu_s(pid: int) -> float:
+def _proc_cpu_s(pid: int, waited_children: bool = False) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        # utime and stime are fields 14 and 15 of stat; after the ")" split they are 11 and 12.
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        # utime, stime, cutime, cstime are fields 14-17 of stat; after the ")" split, 11-14.
+        ticks = int(fields[11]) + int(fields[12])
+        if waited_children:
+            ticks += int(fields[13]) + int(fields[14])
+        return ticks / _CLOCK_TICKS
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU of ``pid``, its finished children and its live descendants (PySpark's Python
+    workers are the JVM's children)."""
+    total = _proc_cpu_s(pid, waited_children=True)
+    queue = _children(pid)
+    while queue:
+        child = queue.pop()
+        total += _proc_cpu_s(child)
+        queue.extend(_children(child))
+    return total
 
 
 def _self_cpu_s() -> float:
@@ -127,13 +143,13 @@ class Meter:
         per_step = _reset_peak("self")
         if self.jvm_pid:
             _reset_peak(self.jvm_pid)
-        cpu0 = _self_cpu_s() + (_proc_cpu_s(self.jvm_pid) if self.jvm_pid else 0.0)
+        cpu0 = _self_cpu_s() + (_tree_cpu_s(self.jvm_pid) if self.jvm_pid else 0.0)
         wall0 = time.perf_counter()
         try:
             yield measure
         finally:
             measure.wall_s = round(time.perf_counter() - wall0, 3)
-            cpu1 = _self_cpu_s() + (_proc_cpu_s(self.jvm_pid) if self.jvm_pid else 0.0)
+            cpu1 = _self_cpu_s() + (_tree_cpu_s(self.jvm_pid) if self.jvm_pid else 0.0)
             measure.cpu_s = round(cpu1 - cpu0, 3)
             hwm = _status_kib("self", "VmHWM")
             if hwm is None:  # not Linux: ru_maxrss is KiB on Linux, bytes on macOS

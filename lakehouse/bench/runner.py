@@ -95,6 +95,8 @@ class BenchRunner:
         repeats: How many times each gold query runs.
         model: Value model of the generator (``fast`` or ``replay``).
         progress: Called with one line per step as it starts and ends.
+        checkpoint: Called with the result document so far after start-up and each scale, so
+            a run cut short still leaves the figures it measured.
     """
 
     def __init__(
@@ -106,8 +108,10 @@ class BenchRunner:
         repeats: int = 20,
         model: str = "fast",
         progress: Progress | None = None,
+        checkpoint: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.settings = settings
+        self.checkpoint = checkpoint or (lambda result: None)
         self.scales = scales
         self.work_dir = work_dir
         self.repeats = repeats
@@ -384,12 +388,16 @@ class BenchRunner:
         if startup is not None:
             result["spark_startup"] = startup
             self._say("spark", "start-up", f"{startup['wall_s']:.1f} s")
+        result["status"] = "running"
+        self.checkpoint(result)
         try:
             for scale in self.scales:
                 result["scales"][scale.name] = self.run_scale(scale)
+                self.checkpoint(result)
         finally:
             if self.spark is not None:
                 self.spark.stop()
+        result["status"] = "finished"
         result["finished_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         result["total_wall_s"] = round(time.perf_counter() - clock, 1)
         return result
