@@ -43,8 +43,8 @@ lint: setup ## Lint Python, check the lock file, Terraform formatting and checko
 	bash scripts/lint-terraform.sh
 
 .PHONY: bench
-bench: setup ## Benchmark cost against data size, with a DuckDB baseline
-	$(UV) run --frozen lakehouse bench
+bench: setup ## Benchmark cost against data size, with a DuckDB baseline (see docs/benchmarks.md)
+	$(UV) run --frozen lakehouse bench --update-docs
 
 .PHONY: clean
 clean: ## Remove the local lake and caches (keeps downloaded jars and tools)
