@@ -1,7 +1,113 @@
-"""`lakehouse bronze`: (being built)."""
+"""`lakehouse bronze <source>`: load new landing objects into the bronze Delta tables.
+
+One command per contract (``lakehouse/contracts/<source>.yml``), each running the source's
+``<source>-bronze`` Prefect flow (``flows/bronze.py``) and ending with a one-screen summary.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
 
 import typer
+
+from lakehouse.contracts import available_sources
+
+bronze_app = typer.Typer(
+    name="bronze",
+    help="Load new landing objects into bronze Delta tables (Spark), rejects into quarantine.",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add this verb to the app."""
+    app.add_typer(bronze_app, name="bronze")
+
+
+def _command(source: str):  # noqa: ANN202 - returns a Typer command function
+    def command(
+        entity: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--entity",
+                "-e",
+                help="Entity of the contract to load (repeatable; default: every entity).",
+            ),
+        ] = None,
+        lake_root: Annotated[
+            str | None,
+            typer.Option(help="Lake folder to use instead of LAKEHOUSE_LAKE_ROOT."),
+        ] = None,
+    ) -> None:
+        _print_summary(source, _run_flow(source, entity, lake_root))
+
+    command.__doc__ = (
+        f"Load new {source} landing objects into bronze; rejected rows go to quarantine."
+    )
+    return command
+
+
+for _source in available_sources():
+    bronze_app.command(
+        _source,
+        epilog=f"Examples: lakehouse bronze {_source}  |  "
+        f"lakehouse bronze {_source} --lake-root /tmp/lake",
+    )(_command(_source))
+
+
+def _run_flow(source: str, entities: list[str] | None, lake_root: str | None) -> list[dict]:
+    """Run the source's bronze flow in-process; failures become one clear line and exit 1."""
+    # Without PREFECT_API_URL Prefect starts a temporary server; give a busy laptop time.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    from flows.bronze import FLOWS
+
+    try:
+        state = FLOWS[source](entities=entities, lake_root=lake_root, return_state=True)
+        data = state.result(raise_on_failure=False)
+    except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
+        typer.echo(f"error: bronze {source} could not run: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if isinstance(data, BaseException):
+        typer.echo(f"error: bronze {source} failed: {data}", err=True)
+        typer.echo("  run records: <lake>/_state/runs/bronze/ (lakehouse status)", err=True)
+        raise typer.Exit(1)
+    return list(data)
+
+
+def _print_summary(source: str, results: list[dict[str, Any]]) -> None:
+    from lakehouse.summary import print_summary
+
+    rows = [
+        {
+            "table": f"bronze.{r['table']}",
+            "status": r["status"],
+            "objects new/landed": f"{r['objects_processed']}/{r['objects_seen']}",
+            "rows read": r["rows_read"],
+            "valid": r["rows_valid"],
+            "quarantined": r["rows_quarantined"],
+            "inserted": r["rows_inserted"],
+            "updated": r["rows_updated"],
+            "rows in table": r["rows_in_table"] if r["rows_in_table"] is not None else "-",
+            "delta version": _versions(r),
+        }
+        for r in results
+    ]
+    footer: dict[str, Any] = {}
+    for r in results:
+        prefix = f"{r['entity']}: " if len(results) > 1 else ""
+        if r["objects_processed"] == 0 and r["status"] == "ok":
+            footer[f"{prefix}note"] = "no new landing objects; nothing committed"
+        footer[f"{prefix}quarantine rate"] = f"{r['quarantine_rate']:.2%}"
+        footer[f"{prefix}time"] = f"{r['duration_s']:.1f} s"
+        footer[f"{prefix}bronze"] = r["bronze_path"]
+        if r["rows_quarantined"]:
+            footer[f"{prefix}quarantine"] = r["quarantine_path"]
+    print_summary(f"{source} bronze", rows, footer=footer)
+
+
+def _versions(result: dict[str, Any]) -> str:
+    before, after = result["delta_version_before"], result["delta_version_after"]
+    if before == after:
+        return "unchanged" if after is None else f"{after} (unchanged)"
+    return f"{'-' if before is None else before} -> {after}"

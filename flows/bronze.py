@@ -1,0 +1,70 @@
+"""Prefect flows ``<source>-bronze``: new landing objects of a source into its bronze Delta tables.
+
+Shows: one flow per contract, built by :func:`bronze_flow` from the source name (a new source needs
+a contract, not Python), one task per entity running the Spark job of
+:mod:`spark.landing_to_bronze` in-process on a local Delta session (or the session of the worker,
+if one is running), and a run record per entity written by the job.
+
+Stages: Session (local Spark with Delta, quiet) -> Transform+Load (per entity: read new objects,
+validate, MERGE into bronze, quarantine rejects) -> Result (the run records, one per entity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from prefect import Flow, flow, task
+from prefect.cache_policies import NO_CACHE
+
+from lakehouse.contracts import available_sources, load_contract
+from lakehouse.settings import Settings, get_settings
+
+# ---------------------------------------------------------------- Transform + Load
+
+
+@task(name="landing-to-bronze", task_run_name="bronze-{source}-{entity}", cache_policy=NO_CACHE)
+def landing_to_bronze(source: str, entity: str, settings: Settings) -> dict[str, Any]:
+    """Run the bronze Spark job for one entity and return its run record fields."""
+    # Spark is imported here, not at module load: listing flows must not need a JVM.
+    from spark.landing_to_bronze import run
+    from spark.session import get_session
+
+    spark = get_session(settings, f"bronze-{source}")
+    return asdict(run(spark, settings.lake, source, entity))
+
+
+# ---------------------------------------------------------------- Flow
+
+
+def bronze_flow(source: str) -> Flow:
+    """Build the ``<source>-bronze`` flow of a contract (one task per entity)."""
+    contract = load_contract(source)
+
+    def run_bronze(entities: list[str] | None = None, lake_root: str | None = None) -> list[dict]:
+        settings = get_settings(lake_root=lake_root)
+        chosen = entities or list(contract.entities)
+        unknown = sorted(set(chosen) - set(contract.entities))
+        if unknown:
+            raise ValueError(
+                f"contract {source!r} has no entities {unknown}; it has {sorted(contract.entities)}"
+            )
+        return [landing_to_bronze(source, entity, settings) for entity in chosen]
+
+    run_bronze.__doc__ = (
+        f"Load new landing objects of source {source!r} into bronze, one task per entity.\n\n"
+        "Args:\n"
+        "    entities: entities to load (default: every entity of the contract).\n"
+        "    lake_root: lake folder or URI (default: LAKEHOUSE_LAKE_ROOT).\n"
+    )
+    return flow(name=f"{source}-bronze", log_prints=True)(run_bronze)
+
+
+FLOWS: dict[str, Flow] = {source: bronze_flow(source) for source in available_sources()}
+
+# Deployment entrypoints (prefect.yaml) name a module attribute.
+weather_bronze = FLOWS["weather"]
+
+
+if __name__ == "__main__":
+    print(weather_bronze())
