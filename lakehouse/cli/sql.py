@@ -19,7 +19,8 @@ from lakehouse.settings import Settings, get_settings
 EPILOG = (
     'Examples: lakehouse sql "select * from agg_weather_daily limit 5"  |  '
     'lakehouse sql "select city, avg_temperature_c from agg_weather_city_summary" '
-    "--format json"
+    "--format json  |  "
+    'lakehouse sql --engine warehouse "select count(*) from agg_weather_daily"'
 )
 
 QueryFn = Callable[[Settings, str], tuple[list[str], list[tuple[Any, ...]]]]
@@ -37,9 +38,20 @@ def _lake_engine(settings: Settings, sql: str) -> tuple[list[str], list[tuple[An
     return gold.query(settings, sql)
 
 
+def _warehouse_engine(settings: Settings, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    from lakehouse.warehouse.query import query as warehouse_query
+
+    return warehouse_query(settings, sql)
+
+
 # Query engines by name: each takes (settings, sql) and returns (columns, rows), raising an
 # exception whose message is the engine's own. More engines (e.g. the warehouse) register here.
-ENGINES: dict[str, QueryFn] = {"lake": _lake_engine}
+ENGINES: dict[str, QueryFn] = {"lake": _lake_engine, "warehouse": _warehouse_engine}
+
+
+class Engine(StrEnum):
+    lake = "lake"
+    warehouse = "warehouse"
 
 
 def register(app: typer.Typer) -> None:
@@ -55,12 +67,19 @@ def sql(
         OutputFormat,
         typer.Option("--format", help="table (default), json (an array of row objects) or csv."),
     ] = OutputFormat.table,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="lake: DuckDB over the published gold (default); warehouse: the running "
+            "PostgreSQL warehouse (lakehouse warehouse start)."
+        ),
+    ] = Engine.lake,
 ) -> None:
     """Run QUERY on the published gold and print the result; a bad query prints the engine's
     message and exits 1."""
     settings = get_settings()
     try:
-        columns, rows = run_query(settings, query)
+        columns, rows = run_query(settings, query, engine=engine.value)
     except Exception as exc:  # any engine error: its own message, never a traceback
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
