@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.states import Failed
 
 from lakehouse.alerts import StepFailed, on_flow_failure
 from lakehouse.contracts import available_sources
@@ -55,18 +56,24 @@ FINAL_STEPS: tuple[tuple[str, str, str], ...] = (
 STEP_RETRIES: dict[str, tuple[int, float]] = {"bronze": (2, 15.0)}
 
 
-def load_step_flow(module: str, attribute: str) -> Callable[..., Any]:
-    """Import one step's flow, with a clear error while a step does not exist yet."""
+def load_step_flow(module: str, attribute: str, source: str | None = None) -> Callable[..., Any]:
+    """Import one step's flow, with a clear error when a step does not exist.
+
+    A module that builds one flow per contract (``flows.bronze``) may instead expose them in a
+    ``FLOWS`` mapping keyed by source.
+    """
     try:
         loaded = importlib.import_module(module)
     except ModuleNotFoundError as exc:
         if exc.name and module.startswith(exc.name):
             raise StepFailed("setup", None, f"module {module} is missing: {exc}") from exc
         raise
-    try:
+    if hasattr(loaded, attribute):
         return getattr(loaded, attribute)
-    except AttributeError:
-        raise StepFailed("setup", None, f"{module} has no flow {attribute}") from None
+    per_source = getattr(loaded, "FLOWS", None)
+    if source is not None and isinstance(per_source, dict) and source in per_source:
+        return per_source[source]
+    raise StepFailed("setup", source, f"{module} has no flow {attribute}")
 
 
 def _call(step_flow: Any, step: str, **params: Any) -> Any:
@@ -187,7 +194,7 @@ def daily_refresh(
         key_suffix: str | None = None,
         **params: Any,
     ) -> Any:
-        step_flow = load_step_flow(module, attribute)
+        step_flow = load_step_flow(module, attribute, source)
         started = datetime.now(UTC)
         clock = time.monotonic()
         logger.info("step %s%s started", step, f" ({source})" if source else "")
@@ -212,33 +219,52 @@ def daily_refresh(
         logger.info("step %s done in %.1fs", key, results[key]["seconds"])
         return value
 
-    with lake_lock(lake):
-        backfill = start_date is not None or end_date is not None
-        for source in sources:
-            for step, module, attribute in SOURCE_STEPS:
-                target = (module.format(source=source), attribute.format(source=source))
-                if step != "ingest":
-                    run_step(step, source, *target, base_url=base_url)
-                    continue
-                if not ingest:
-                    continue
-                if backfill:
-                    run_step(
-                        "ingest",
-                        source,
-                        *target,
-                        start_date=start_date,
-                        end_date=end_date,
-                        base_url=base_url,
-                        key_suffix="backfill",
-                    )
-                if recent or not backfill:
-                    run_step("ingest", source, *target, base_url=base_url)
-        for step, module, attribute in FINAL_STEPS:
-            run_step(step, None, module, attribute, sources=sources)
+    try:
+        with lake_lock(lake):
+            _run_all(run_step, sources, start_date, end_date, base_url, ingest, recent)
+    except StepFailed as exc:
+        # A Failed state rather than a raised exception: the run (and `lakehouse run`) ends with
+        # the step and reason, not a stack trace; the on_failure hook reads the exception back.
+        logger.error("daily-refresh failed: %s", exc)
+        return Failed(message=str(exc), data=exc)
     return results
+
+
+def _run_all(
+    run_step: Callable[..., Any],
+    sources: list[str],
+    start_date: str | None,
+    end_date: str | None,
+    base_url: str | None,
+    ingest: bool,
+    recent: bool,
+) -> None:
+    """Every source's own steps in order, then the steps that span all sources."""
+    backfill = start_date is not None or end_date is not None
+    for source in sources:
+        for step, module, attribute in SOURCE_STEPS:
+            target = (module.format(source=source), attribute.format(source=source))
+            if step != "ingest":
+                run_step(step, source, *target, base_url=base_url)
+                continue
+            if not ingest:
+                continue
+            if backfill:
+                run_step(
+                    "ingest",
+                    source,
+                    *target,
+                    start_date=start_date,
+                    end_date=end_date,
+                    base_url=base_url,
+                    key_suffix="backfill",
+                )
+            if recent or not backfill:
+                run_step("ingest", source, *target, base_url=base_url)
+    for step, module, attribute in FINAL_STEPS:
+        run_step(step, None, module, attribute, sources=sources)
 
 
 if __name__ == "__main__":
     # Against a local replay server: `lakehouse replay-server --port 8765` in another shell.
-    daily_refresh(base_url="http://127.0.0.1:8765", start_date="2025-03-05", end_date="2025-03-11")
+    daily_refresh(base_url="http://127.0.0.1:8765")

@@ -14,7 +14,7 @@ from typing import Any
 from lakehouse.contracts import available_sources, load_contract
 from lakehouse.lake import Lake
 from lakehouse.landing import iter_objects, read_object
-from lakehouse.runs import latest_run
+from lakehouse.runs import latest_run, list_runs
 
 # (layer shown to the user, step whose run records describe it), in pipeline order.
 LAYER_STEPS: tuple[tuple[str, str], ...] = (
@@ -157,6 +157,20 @@ def _gate(record: dict[str, Any]) -> str | None:
     return None
 
 
+def _gates_of_last_transform(lake: Lake, source: str, latest: dict[str, Any]) -> str | None:
+    """``passed`` or ``failed: bronze`` over every gate of the transform run that ran last.
+
+    Each gate layer writes its own record; only those of the newest transform run count, so an
+    old silver pass never hides a newer bronze failure.
+    """
+    run = latest.get("transform_run_id")
+    if not run or not isinstance(latest.get("gate"), str):
+        return None
+    records = [r for r in list_runs(lake, "gate", source) if r.get("transform_run_id") == run]
+    failed = [str(r.get("gate")) for r in records if r.get("status") != "ok"]
+    return f"failed: {', '.join(failed)}" if failed else "passed"
+
+
 def collect_status(lake: Lake, sources: list[str] | None = None) -> list[LayerStatus]:
     """One :class:`LayerStatus` per source and layer, from the run records and landing zone."""
     lines: list[LayerStatus] = []
@@ -178,9 +192,8 @@ def collect_status(lake: Lake, sources: list[str] | None = None) -> list[LayerSt
                     )
                 )
                 continue
-            gate = _gate(record)
-            if gate is None and step == "gate":
-                gate = "passed" if record.get("status") == "ok" else record.get("status")
+            gate = _gates_of_last_transform(lake, source, record) if step == "gate" else None
+            gate = gate or _gate(record)
             lines.append(
                 LayerStatus(
                     source=source,

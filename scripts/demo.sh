@@ -8,13 +8,17 @@ cd "$(dirname "$0")/.."
 UV="$(command -v uv || echo python3 -m uv)"
 lakehouse() { $UV run --frozen lakehouse "$@"; }
 
-BACKFILL_START="${DEMO_START_DATE:-2025-03-05}"
-BACKFILL_END="${DEMO_END_DATE:-2025-03-11}"
+# The week before the recent window, so each city's hours run without a gap from the backfill
+# into the recent fetch (the gates reject a series with a missing hour).
+BACKFILL_START="${DEMO_START_DATE:-$(date -u -d '7 days ago' +%F)}"
+BACKFILL_END="${DEMO_END_DATE:-$(date -u -d '1 day ago' +%F)}"
 export LAKEHOUSE_LAKE_ROOT="${LAKEHOUSE_LAKE_ROOT:-.lake}"
 # Flows run on a throwaway local Prefect server with its own home, never on a Prefect Cloud
 # workspace a developer may be logged in to.
 export PREFECT_HOME="${LAKEHOUSE_LAKE_ROOT}/_state/prefect-home"
 unset PREFECT_API_URL PREFECT_API_KEY PREFECT_PROFILE
+# The temporary server gets more than Prefect's default 20 s to start on a busy laptop.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-180}"
 mkdir -p "$PREFECT_HOME"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

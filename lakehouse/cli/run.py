@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Annotated, Any
 
@@ -83,6 +84,9 @@ def register(app: typer.Typer) -> None:
                         f"{value!r} is not YYYY-MM-DD", param_hint=label
                     ) from None
 
+        # Without a Prefect API configured, the flow starts a temporary local server; on a busy
+        # laptop that takes longer than Prefect's 20 s default, which is not a pipeline failure.
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
         from flows.pipeline import daily_refresh
         from lakehouse.alerts import StepFailed
 

@@ -18,6 +18,13 @@ class Format(StrEnum):
     json = "json"
 
 
+def _short_time(value: str | None) -> str:
+    """``2026-11-23T19:16:46.1Z`` -> ``11-23 19:16``: fits an 80-column terminal."""
+    if not value:
+        return "-"
+    return value[5:16].replace("T", " ")
+
+
 def show_status(output: Format = Format.table, lake_root: str | None = None) -> list[dict]:
     """Print the status of every source (also used at the end of ``lakehouse run``)."""
     settings = get_settings(lake_root=lake_root)
@@ -29,7 +36,7 @@ def show_status(output: Format = Format.table, lake_root: str | None = None) -> 
         {
             "source": line["source"],
             "layer": line["layer"],
-            "last run (UTC)": (line["last_run"] or "-")[:19].replace("T", " "),
+            "last run": _short_time(line["last_run"]),
             "status": line["status"],
             "rows": "-" if line["rows"] is None else line["rows"],
             "gate": line["gate"] or "-",
@@ -37,7 +44,7 @@ def show_status(output: Format = Format.table, lake_root: str | None = None) -> 
         }
         for line in lines
     ]
-    print_summary(f"lakehouse status ({settings.lake.root})", rows)
+    print_summary("lakehouse status", rows, footer={"lake": settings.lake.root, "times": "UTC"})
     return lines
 
 

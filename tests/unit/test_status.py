@@ -81,3 +81,16 @@ def test_cli_json_and_table(settings: Settings) -> None:
     table = runner.invoke(app, ["status"])
     assert table.exit_code == 0
     assert "freshness lag" in table.output and "weather" in table.output
+
+
+def test_gates_line_covers_every_gate_of_the_last_transform(settings: Settings) -> None:
+    lake = settings.lake
+    record_run(lake, "gate", "weather", status="ok", gate="bronze", transform_run_id="t1")
+    record_run(lake, "gate", "weather", status="failed", gate="silver", transform_run_id="t1")
+    [gates] = [line for line in collect_status(lake, ["weather"]) if line.layer == "gates"]
+    assert gates.gate == "failed: silver"
+    for layer in ("bronze", "silver", "gold"):
+        record_run(lake, "gate", "weather", status="ok", gate=layer, transform_run_id="t2")
+    [gates] = [line for line in collect_status(lake, ["weather"]) if line.layer == "gates"]
+    assert gates.gate == "passed"
+    assert gates.status == "ok"
