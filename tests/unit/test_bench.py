@@ -222,13 +222,14 @@ def test_scales_resolve_plans_and_reject_unknown_names() -> None:
 def test_meter_counts_wall_and_cpu_time() -> None:
     meter = Meter()
     with meter.step() as busy:
-        deadline = time.perf_counter() + 0.3
-        while time.perf_counter() < deadline:
+        # Spin until 0.2 s of CPU were used, however busy the machine is.
+        start = time.process_time()
+        while time.process_time() - start < 0.2:
             pass
     with meter.step() as idle:
         time.sleep(0.3)
-    assert busy.wall_s >= 0.3 and busy.cpu_s > 0.1
-    assert idle.wall_s >= 0.3 and idle.cpu_s < busy.cpu_s
+    assert busy.cpu_s >= 0.19 and busy.wall_s >= busy.cpu_s - 0.01
+    assert idle.wall_s >= 0.3 and idle.cpu_s < 0.1
     assert busy.peak_rss_mib and busy.peak_rss_mib > 1
 
 
@@ -294,8 +295,8 @@ def test_report_ratios_and_goals_from_a_result_document(tmp_path: Path) -> None:
     result = {"run_id": "r1", "scales": {"1x": small, "100x": big}}
     report.finalize(result)
     per = result["ratios"]["per_scale"]
-    assert per["1x"]["incremental_over_rebuild"] == pytest.approx((0.2 + 0.3) / (10 + 10))
-    assert per["1x"]["gates_share"] == pytest.approx(2 / (10 + 8))
+    assert per["1x"]["incremental_over_rebuild"] == pytest.approx((0.2 + 0.2) / (10 + 10))
+    assert per["1x"]["gates_share"] == pytest.approx(2 / (10 + 8), rel=1e-3)
     assert per["100x"]["spark_over_duckdb"] == pytest.approx(1000 / 300, rel=1e-3)
     assert result["ratios"]["spark_exponent"] == pytest.approx(1.0)
     status = {g["goal"]: g["status"] for g in result["goals"]}
