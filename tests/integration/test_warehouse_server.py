@@ -7,6 +7,7 @@ built here, shaped like the gold marts.
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -167,6 +168,26 @@ def test_publish_replaces_gold_and_records_the_build(warehouse_settings):
     assert (result.columns, result.rows) == (["n"], [(1,)])
     with pytest.raises(WarehouseError, match="read-only"):
         run_query(warehouse_settings, "delete from agg_weather_daily")
+
+    # The same through the CLI, in the same output formats as the lake engine.
+    cli = CliRunner().invoke(
+        app,
+        [
+            "sql",
+            "--engine",
+            "warehouse",
+            "--format",
+            "json",
+            "select city, local_date, avg_temperature_c from agg_weather_daily order by local_date",
+        ],
+    )
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.stdout) == [
+        {"city": "oslo", "local_date": "2024-06-01", "avg_temperature_c": 20.5},
+        {"city": "oslo", "local_date": "2024-06-02", "avg_temperature_c": 20.5},
+    ]
+    bad = CliRunner().invoke(app, ["sql", "--engine", "warehouse", "select * from nope"])
+    assert bad.exit_code == 1 and "nope" in bad.output
 
 
 def test_failed_publish_leaves_the_published_gold_unchanged(warehouse_settings):
