@@ -33,7 +33,7 @@ from prefect.states import Failed
 from lakehouse.alerts import StepFailed, on_flow_failure
 from lakehouse.contracts import available_sources
 from lakehouse.lake import Lake
-from lakehouse.runs import latest_run
+from lakehouse.runs import list_runs
 from lakehouse.settings import Settings
 
 # ---------------------------------------------------------------- Steps
@@ -91,7 +91,8 @@ def _call(step_flow: Any, step: str, **params: Any) -> Any:
 def _failed_gate_since(lake: Lake, sources: list[str], since: datetime) -> dict[str, Any] | None:
     """The gate run record that failed during this step, if the step failed at a gate."""
     for source in sources:
-        record = latest_run(lake, "gate", source)
+        records = list_runs(lake, "gate", source)
+        record = max(records, key=lambda r: str(r.get("finished_at", ""))) if records else None
         if not record or record.get("status") == "ok":
             continue
         finished = record.get("finished_at", "")

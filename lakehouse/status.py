@@ -14,7 +14,7 @@ from typing import Any
 from lakehouse.contracts import available_sources, load_contract
 from lakehouse.lake import Lake
 from lakehouse.landing import iter_objects, read_object
-from lakehouse.runs import latest_run, list_runs
+from lakehouse.runs import list_runs
 
 # (layer shown to the user, step whose run records describe it), in pipeline order.
 LAYER_STEPS: tuple[tuple[str, str], ...] = (
@@ -157,6 +157,14 @@ def _gate(record: dict[str, Any]) -> str | None:
     return None
 
 
+def _newest(lake: Lake, step: str, source: str) -> dict[str, Any] | None:
+    """The record that finished last (run ids order by second only, so ties are possible)."""
+    records = list_runs(lake, step, source)
+    if not records:
+        return None
+    return max(records, key=lambda r: str(r.get("finished_at") or r.get("started_at") or ""))
+
+
 def _gates_of_last_transform(lake: Lake, source: str, latest: dict[str, Any]) -> str | None:
     """``passed`` or ``failed: bronze`` over every gate of the transform run that ran last.
 
@@ -178,7 +186,7 @@ def collect_status(lake: Lake, sources: list[str] | None = None) -> list[LayerSt
     for source in sources or available_sources():
         freshness = source_freshness(lake, source, now)
         for layer, step in LAYER_STEPS:
-            record = latest_run(lake, step, source)
+            record = _newest(lake, step, source)
             if record is None:
                 lines.append(
                     LayerStatus(

@@ -26,7 +26,9 @@ from typing import Any
 import httpx
 import pytest
 
-pytestmark = pytest.mark.slow
+# Server start, deploy and three pipeline runs share the module; on a loaded 2-core machine
+# that takes longer than the suite's per-test default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
