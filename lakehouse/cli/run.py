@@ -32,15 +32,17 @@ def where_to_look(lake_root: Any, results: dict[str, Any]) -> dict[str, str]:
     site = results.get("site", {}).get("result") or {}
     render = site.get("render", {}) if isinstance(site, dict) else {}
     transform = results.get("transform", {}).get("result") or {}
+    site_dir = render.get("path") or str(lake_root / "site")
     footer = {
-        "site": f"{render.get('path', lake_root / 'site')}/index.html (or: lakehouse serve)",
+        "site": f"{site_dir}/index.html (or: lakehouse serve)",
         "gold SQL": 'lakehouse sql "select * from agg_weather_city_summary"',
         "status": "lakehouse status",
     }
     if isinstance(transform, dict) and transform.get("data_docs"):
         footer["data docs"] = str(transform["data_docs"])
     if render.get("dbt_docs"):
-        footer["dbt docs"] = str(render["dbt_docs"])
+        # The site carries the dbt docs under docs/ (lakehouse.site.dbt_docs).
+        footer["dbt docs"] = f"{site_dir}/docs/index.html"
     return footer
 
 
@@ -101,7 +103,6 @@ def register(app: typer.Typer) -> None:
             return_state=True,
         )
         outcome = state.result(raise_on_failure=False)
-        show_status(Format.table)
         if state.is_completed():
             results = outcome if isinstance(outcome, dict) else {}
             print_summary(
@@ -115,6 +116,7 @@ def register(app: typer.Typer) -> None:
             message = f"daily-refresh failed at step {outcome.step}{where}: {outcome.reason}"
         else:
             message = f"daily-refresh ended {state.type.value}: {state.message or outcome}"
+        show_status(Format.table)
         typer.secho(message, fg=typer.colors.RED, err=True)
         typer.echo("Published gold is unchanged; see `lakehouse status` for each layer.", err=True)
         raise typer.Exit(1)
