@@ -23,8 +23,9 @@ from lakehouse.runs import new_run_id, record_run
 from lakehouse.settings import Settings, get_settings
 
 SOURCE = "weather"
-# dbt selectors of the two builds: silver is staging + intermediate, gold is the marts.
-SILVER_SELECTOR = "staging intermediate"
+# dbt selectors of the two builds: silver is the bronze source's tests, staging and
+# intermediate; gold is the marts.
+SILVER_SELECTOR = "source:weather staging intermediate"
 GOLD_SELECTOR = "marts"
 
 
@@ -166,7 +167,7 @@ def _finish(settings: Settings, summary: TransformSummary, started: float) -> Tr
         settings.lake,
         "transform",
         SOURCE,
-        run_id_of_transform=summary.run_id,
+        transform_run_id=summary.run_id,
         status=summary.status,
         gates={layer: g["passed"] for layer, g in summary.gates.items()},
         rows_published=sum(summary.marts.values()) if summary.published else 0,

@@ -1,0 +1,67 @@
+"""The dbt project's macros and the run_dbt helper, run by real dbt-core on DuckDB.
+
+Each test invokes dbt programmatically (a few seconds of parsing each); no bronze is needed
+because only inline SQL is compiled or shown.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lakehouse.contracts import load_contract
+from lakehouse.dbt import DbtError, contract_vars, dbt_env, run_dbt
+
+
+def test_contract_reaches_dbt_as_vars_and_lake_root_is_absolute(settings) -> None:
+    weather = contract_vars()["weather"]
+    contract = load_contract("weather")
+    assert [c["id"] for c in weather["cities"]] == [c.id for c in contract.cities]
+    assert weather["entities"]["hourly"]["fields"][0]["column"] == "temperature_c"
+    env = dbt_env(settings)
+    assert env["LAKEHOUSE_LAKE_ROOT"] == str(settings.lake_root.resolve())
+    assert env["DO_NOT_TRACK"] == "1"
+
+
+def test_to_local_timestamp_follows_daylight_saving_on_duckdb(settings) -> None:
+    cases = {
+        # UTC hour -> Los Angeles wall clock, around the 2025-03-09 spring-forward change
+        "2025-03-09 09:00:00": "2025-03-09 01:00:00",
+        "2025-03-09 10:00:00": "2025-03-09 03:00:00",
+        "2025-03-10 06:00:00": "2025-03-09 23:00:00",
+        "2025-03-10 07:00:00": "2025-03-10 00:00:00",
+    }
+    selects = " union all ".join(
+        f"select '{utc}' as utc, cast({{{{ to_local_timestamp(\"timestamp '{utc}'\", "
+        f"\"'America/Los_Angeles'\") }}}} as varchar) as local_time"
+        for utc in cases
+    )
+    result = run_dbt(settings, ["show", "--inline", selects, "--limit", "10"])
+    assert result.success, result.failures
+    table = result.raw.result.results[0].agate_table
+    shown = {row["utc"]: row["local_time"] for row in table}
+    assert shown == cases
+
+
+def test_staging_columns_and_cities_are_rendered_from_the_contract(settings) -> None:
+    contract = load_contract("weather")
+    result = run_dbt(
+        settings,
+        [
+            "compile",
+            "--inline",
+            "select {{ contract_field_columns('weather', 'hourly') }} from bronze_rows"
+            " union all {{ contract_cities('weather') }}",
+        ],
+    )
+    assert result.success, result.failures
+    sql = result.raw.result.results[0].node.compiled_code
+    for field in contract.entity("hourly").fields:
+        assert f'cast("{field.name}" as' in sql
+        assert f"as {field.column}" in sql
+    for city in contract.cities:
+        assert f"'{city.name}'" in sql and f"'{city.timezone}'" in sql
+
+
+def test_dbt_without_the_contract_says_how_to_run_it(settings) -> None:
+    with pytest.raises(DbtError, match="run dbt through `lakehouse transform`"):
+        run_dbt(settings, ["parse"], extra_vars={"contracts": {"other": {}}})
