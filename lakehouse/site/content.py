@@ -19,7 +19,7 @@ QueryFn = Callable[[str], tuple[Sequence[str], Sequence[Sequence[Any]]]]
 
 SOURCE = "weather"
 # Order of the pipeline; the site shows the latest record of each that exists.
-RUN_STEPS = ("ingest", "bronze", "gate", "transform", "publish")
+RUN_STEPS = ("ingest", "bronze", "gate", "transform")
 
 CITY_SUMMARY_SQL = """
 select city, first_local_date, last_local_date, day_count,
@@ -78,6 +78,9 @@ WMO_CODES = {
 }
 
 _RUN_FIELDS_SHOWN_APART = {"step", "source", "run_id", "status", "started_at", "finished_at"}
+# Ids and file locations help an operator on the machine (`lakehouse status`), not a reader of
+# a published site, which must not reveal the host's folders.
+_RUN_FIELD_SUFFIXES_HIDDEN = ("_id", "_ids", "_path", "_dir", "_docs")
 
 
 def format_number(value: Any, decimals: int = 1) -> str:
@@ -178,6 +181,10 @@ def _series(rows: list[dict[str, Any]]) -> list[CitySeries]:
 
 
 def _detail_value(value: Any) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str) and (value.startswith("/") or value[1:3] == ":\\"):
+        return None  # an absolute path
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -195,11 +202,13 @@ def _run_details(record: dict[str, Any]) -> list[tuple[str, str]]:
     """Flatten a run record's own fields (counts, gate results) one level deep for display."""
     details: list[tuple[str, str]] = []
     for key in sorted(record):
-        if key in _RUN_FIELDS_SHOWN_APART:
+        if key in _RUN_FIELDS_SHOWN_APART or key.endswith(_RUN_FIELD_SUFFIXES_HIDDEN):
             continue
         value = record[key]
         if isinstance(value, dict):
             for sub in sorted(value):
+                if sub.endswith(_RUN_FIELD_SUFFIXES_HIDDEN):
+                    continue
                 text = _detail_value(value[sub])
                 if text is not None:
                     details.append((f"{key}.{sub}", text))

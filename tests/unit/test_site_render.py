@@ -167,15 +167,29 @@ def test_latest_observation_per_city(settings: Settings, gold) -> None:
 
 def test_runs_show_what_exists_and_no_run_yet_otherwise(settings: Settings, gold) -> None:
     lake = settings.lake
-    record_run(lake, "ingest", "weather", status="ok", rows=384, cities=4)
+    record_run(
+        lake,
+        "ingest",
+        "weather",
+        status="ok",
+        rows=384,
+        cities=4,
+        batch_id="b-1",
+        landing_dir=str(lake.root / "landing"),
+        failed_expectations=[],
+    )
     record_run(lake, "gate", "weather", status="failed", checks={"failed": 2, "passed": 31})
     build = build_site(settings, query=gold, dbt_docs=False)
     html = (lake.site / "index.html").read_text(encoding="utf-8")
     runs = {r[0]: r for r in tables_of(html)["run-status"]}
 
     assert runs["ingest"][1] == "ok" and "rows 384" in runs["ingest"][3]
+    # The published page never shows the host's folders, run ids or empty fields.
+    assert str(lake.root) not in html and "b-1" not in html
+    assert "failed_expectations" not in runs["ingest"][3]
     assert runs["gate"][1] == "failed" and "checks.failed 2" in runs["gate"][3]
     assert runs["bronze"][1] == "no run yet" and runs["transform"][1] == "no run yet"
+    assert list(runs) == ["ingest", "bronze", "gate", "transform"]
     assert build.content.gate.status == "failed"
     assert 'id="gate-status">failed<' in html
 
