@@ -49,7 +49,11 @@ def run_bench(
     Raises:
         ValueError: An unknown scale or model.
     """
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            # Redirected to a file or a CI log: rich would wrap the wide tables at 80 columns.
+            console = Console(width=180)
     plan = resolve(scales, all_steps)
     console.print(
         "bench plan: " + ", ".join(f"{s.name} ({s.expected_rows:,} rows, {s.depth})" for s in plan)
