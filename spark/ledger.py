@@ -12,6 +12,7 @@ from datetime import datetime
 
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 LEDGER_SCHEMA = T.StructType(
@@ -42,6 +43,21 @@ def record_processed(
     processed_at: datetime,
 ) -> None:
     """Append one ledger row per object (``{object_key: landing_path}``)."""
-    rows = [(k, p, run_id, bronze_version, processed_at) for k, p in sorted(objects.items())]
-    frame = spark.createDataFrame(rows, LEDGER_SCHEMA).coalesce(1)
+    # Built from two array literals inside the JVM (constant-folded into one value each):
+    # spark.createDataFrame(list) would start Python workers just to deserialize the rows.
+    keys = sorted(objects)
+    frame = (
+        spark.range(1)
+        .select(
+            F.posexplode(F.lit(keys)).alias("pos", "object_key"),
+            F.lit([objects[k] for k in keys]).alias("paths"),
+        )
+        .select(
+            "object_key",
+            F.element_at("paths", F.col("pos") + 1).alias("landing_path"),
+            F.lit(run_id).alias("run_id"),
+            F.lit(bronze_version).cast("long").alias("bronze_version"),
+            F.lit(processed_at).cast("timestamp").alias("processed_at"),
+        )
+    )
     frame.write.format("delta").mode("append").save(ledger_uri)

@@ -78,31 +78,32 @@ def _run_flow(source: str, entities: list[str] | None, lake_root: str | None) ->
 def _print_summary(source: str, results: list[dict[str, Any]]) -> None:
     from lakehouse.summary import print_summary
 
+    # One row per measure, one column per table: fits a narrow terminal whatever the counts.
+    measures: list[tuple[str, Any]] = [
+        ("status", lambda r: r["status"]),
+        ("objects new / landed", lambda r: f"{r['objects_processed']} / {r['objects_seen']}"),
+        ("rows read", lambda r: r["rows_read"]),
+        ("rows valid", lambda r: r["rows_valid"]),
+        ("rows quarantined", lambda r: r["rows_quarantined"]),
+        ("quarantine rate", lambda r: f"{r['quarantine_rate']:.2%}"),
+        ("rows inserted / updated", lambda r: f"{r['rows_inserted']} / {r['rows_updated']}"),
+        ("rows in table", lambda r: "-" if r["rows_in_table"] is None else r["rows_in_table"]),
+        ("delta version", _versions),
+        ("time", lambda r: f"{r['duration_s']:.1f} s"),
+    ]
     rows = [
-        {
-            "table": f"bronze.{r['table']}",
-            "status": r["status"],
-            "objects new/landed": f"{r['objects_processed']}/{r['objects_seen']}",
-            "rows read": r["rows_read"],
-            "valid": r["rows_valid"],
-            "quarantined": r["rows_quarantined"],
-            "inserted": r["rows_inserted"],
-            "updated": r["rows_updated"],
-            "rows in table": r["rows_in_table"] if r["rows_in_table"] is not None else "-",
-            "delta version": _versions(r),
-        }
-        for r in results
+        {"": name, **{f"bronze.{r['table']}": value(r) for r in results}}
+        for name, value in measures
     ]
     footer: dict[str, Any] = {}
     for r in results:
-        prefix = f"{r['entity']}: " if len(results) > 1 else ""
-        if r["objects_processed"] == 0 and r["status"] == "ok":
+        prefix = f"{r['table']} " if len(results) > 1 else ""
+        if r["objects_processed"] == 0:
             footer[f"{prefix}note"] = "no new landing objects; nothing committed"
-        footer[f"{prefix}quarantine rate"] = f"{r['quarantine_rate']:.2%}"
-        footer[f"{prefix}time"] = f"{r['duration_s']:.1f} s"
         footer[f"{prefix}bronze"] = r["bronze_path"]
         if r["rows_quarantined"]:
             footer[f"{prefix}quarantine"] = r["quarantine_path"]
+        footer[f"{prefix}batches"] = ", ".join(r["batch_ids"]) or "-"
     print_summary(f"{source} bronze", rows, footer=footer)
 
 
