@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# Minutes on an idle 2-core machine; the timeout only stops a run that hangs on a loaded one.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 SECTIONS = ("bronze_spark", "bronze_duckdb", "transform")
 
@@ -43,7 +44,7 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=1500,
+        timeout=1700,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     (path,) = (root / "results").glob("*.json")
