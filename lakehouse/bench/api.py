@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from lakehouse.bench import report
+from lakehouse.bench.generate import VALUE_MODELS
 from lakehouse.bench.runner import BenchRunner
 from lakehouse.bench.scales import resolve
 from lakehouse.settings import Settings
@@ -55,6 +56,8 @@ def run_bench(
             # Redirected to a file or a CI log: rich would wrap the wide tables at 80 columns.
             console = Console(width=180)
     plan = resolve(scales, all_steps)
+    if model not in VALUE_MODELS:
+        raise ValueError(f"unknown value model {model!r}; choose from {', '.join(VALUE_MODELS)}")
     console.print(
         "bench plan: " + ", ".join(f"{s.name} ({s.expected_rows:,} rows, {s.depth})" for s in plan)
     )
