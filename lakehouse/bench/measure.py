@@ -103,6 +103,17 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def jvm_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by the JVM ``pid`` and its workers."""
+    return _tree_cpu_s(pid)
+
+
+def jvm_peak_mib(pid: int) -> float | None:
+    """Peak resident memory of ``pid`` so far, in MiB."""
+    peak = _status_kib(pid, "VmHWM")
+    return round(peak / 1024, 1) if peak else None
+
+
 def find_jvm_pid(spark: Any) -> int | None:
     """Process id of the JVM behind a local PySpark session, if it can be found.
 

@@ -440,12 +440,22 @@ def render_markdown(result: dict, json_name: str | None = None) -> str:
     machine = result["machine"]
     config = result["config"]
     ratios = result["ratios"]
+    if result.get("status", "finished") == "finished":
+        when = (
+            f"Run `{result['run_id']}` ({result['started_at']} to {result.get('finished_at')}, "
+            f"{result.get('total_wall_s')} s in total)"
+        )
+    else:
+        planned = ", ".join(p["scale"] for p in result.get("plan", []))
+        done = ", ".join(result.get("scales", {})) or "none"
+        when = (
+            f"Run `{result['run_id']}` (started {result['started_at']}), **cut short**: of the "
+            f"planned scales ({planned}) only these finished: {done}"
+        )
     lines = [
         DOCS_BEGIN,
         "",
-        f"Run `{result['run_id']}` ({result['started_at']} to {result.get('finished_at')}, "
-        f"{result.get('total_wall_s')} s in total)"
-        + (f", raw figures in `bench/results/{json_name}`." if json_name else "."),
+        when + (f"; raw figures in `bench/results/{json_name}`." if json_name else "."),
         "",
         f"Machine: {machine['nproc']} cores ({machine['cpu_model']}), "
         f"{machine['memory_gib']} GiB memory, {machine['os']}, Python {machine['python']}; "

@@ -31,7 +31,7 @@ from typing import Any
 from lakehouse.bench import generate
 from lakehouse.bench.duckdb_baseline import DuckDBBaseline
 from lakehouse.bench.fingerprint import delta_fingerprint
-from lakehouse.bench.measure import Meter, find_jvm_pid
+from lakehouse.bench.measure import Meter, find_jvm_pid, jvm_cpu_s, jvm_peak_mib
 from lakehouse.bench.scales import Scale
 from lakehouse.bench.workspace import ScaleWorkspace, contracts_from
 from lakehouse.contracts import load_contract
@@ -150,6 +150,10 @@ class BenchRunner:
             self.spark = start_session(self.settings)
         self.meter.attach_jvm(find_jvm_pid(self.spark))
         m.extra["jvm_found"] = self.meter.jvm_pid is not None
+        if self.meter.jvm_pid:
+            # The JVM was born in this step: all its CPU and its peak so far belong to start-up.
+            m.cpu_s = round(m.cpu_s + jvm_cpu_s(self.meter.jvm_pid), 3)
+            m.jvm_peak_rss_mib = jvm_peak_mib(self.meter.jvm_pid)
         return m.to_dict()
 
     # ------------------------------------------------------------ steps
