@@ -1,19 +1,22 @@
 """`lakehouse ingest weather` then `lakehouse bronze weather`, the issue's done-when, end to end.
 
 Nothing is faked but the Open-Meteo API, which the project's ``ReplayServer`` stands in for
-(with its truncate and out_of_range faults). Both commands run in-process through Typer's runner
-so every bronze run reuses this module's one Spark session; the flows report to the session's
-Prefect server. The bronze table is read back with Spark and with the ``deltalake`` package.
+(with its truncate and out_of_range faults). Both commands run as subprocesses, as a user runs
+them (each bronze run starts its own local Spark), reporting to the session's Prefect server.
+The tables are read back with this module's one Spark session and with ``deltalake``.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from lakehouse.lake import Lake
 from lakehouse.replay import Fault, ReplayServer
@@ -27,7 +30,7 @@ CITIES = 4
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    """One local Delta session for the module; the CLI's flow picks it up (getOrCreate)."""
+    """One local Delta session for the module, to read the tables back."""
     from spark.session import get_session
 
     with pytest.MonkeyPatch.context() as mp:
@@ -37,11 +40,17 @@ def spark() -> Iterator[Any]:
     time.tzset()
 
 
-def lakehouse(*args: str) -> Any:
-    from lakehouse.cli.app import app
-
-    result = CliRunner().invoke(app, list(args))
-    assert "Traceback" not in result.output
+def lakehouse(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `lakehouse ARGS` with the test's environment (lake, Prefect API); cwd is tmp."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli.app", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ),
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
     return result
 
 
@@ -49,7 +58,19 @@ def ingest(server: ReplayServer, first: str, last: str) -> None:
     result = lakehouse(
         "ingest", "weather", "--base-url", server.url, "--start-date", first, "--end-date", last
     )
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
+
+
+def bronze() -> str:
+    """`lakehouse bronze weather`; returns its stderr (progress lines and the summary)."""
+    result = lakehouse("bronze", "weather")
+    assert result.returncode == 0, result.stderr
+    # Spark stays quiet: no log4j lines (default layout "yy/MM/dd HH:mm:ss LEVEL"), no Ivy
+    # report, no progress bars, no "Setting default log level".
+    assert not re.search(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d [A-Z]+ ", result.stderr, re.M)
+    for noise in (":: resolving", "Ivy Default Cache", "[Stage ", "Setting default log level"):
+        assert noise not in result.stderr, result.stderr
+    return result.stderr
 
 
 def bronze_rows(spark: Any, lake: Lake) -> Any:
@@ -64,9 +85,8 @@ def test_overlapping_ingests_give_one_row_per_city_and_hour(spark: Any, settings
         ingest(server, "2025-03-05", "2025-03-08")
         ingest(server, "2025-03-07", "2025-03-11")
 
-    first = lakehouse("bronze", "weather")
-    assert first.exit_code == 0, first.output
-    assert "weather bronze" in first.output and "672" in first.output
+    first = bronze()
+    assert "weather bronze" in first and "672" in first
     run = latest_run(lake, "bronze", "weather")
     assert run["status"] == "ok" and run["rows_quarantined"] == 0
     assert run["rows_in_table"] == CITIES * 7 * 24 == 672
@@ -78,9 +98,7 @@ def test_overlapping_ingests_give_one_row_per_city_and_hour(spark: Any, settings
     days = {r.observed_date.isoformat() for r in frame.select("observed_date").distinct().collect()}
     assert days == {f"2025-03-{d:02d}" for d in range(5, 12)}
 
-    again = lakehouse("bronze", "weather")
-    assert again.exit_code == 0, again.output
-    assert "nothing committed" in again.output
+    assert "nothing committed" in bronze()
     rerun = latest_run(lake, "bronze", "weather")
     assert rerun["objects_processed"] == 0
     assert rerun["delta_version_before"] == rerun["delta_version_after"] == version
@@ -96,8 +114,7 @@ def test_truncated_body_and_out_of_range_value_are_quarantined(spark: Any, setti
     with ReplayServer(faults=faults) as server:
         ingest(server, "2025-03-05", "2025-03-06")
 
-    result = lakehouse("bronze", "weather")
-    assert result.exit_code == 0, result.output
+    assert "rows quarantined" in bronze()
     run = latest_run(lake, "bronze", "weather")
     assert run["rows_quarantined"] == 2
     # The rest of the batch: two clean cities and 47 of san_diego's 48 hours.
