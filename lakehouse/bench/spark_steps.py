@@ -50,4 +50,9 @@ def _plain(result: Any) -> dict[str, Any]:
         data = asdict(result)
     else:
         return {"result": str(result)}
-    return {k: v for k, v in data.items() if isinstance(v, int | float | str | bool) or v is None}
+    # Counts and versions only: paths would put this machine's folders into shared results.
+    return {
+        k: v
+        for k, v in data.items()
+        if (isinstance(v, int | float | str | bool) or v is None) and not k.endswith("_path")
+    }
