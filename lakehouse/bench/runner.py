@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import platform
 import time
-import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,14 +131,8 @@ class BenchRunner:
             return fn()
         except Exception as exc:  # noqa: BLE001 - recorded, reported, and the run goes on
             message = f"{type(exc).__name__}: {exc}"
-            self.errors.append(
-                {
-                    "scale": scale,
-                    "step": step,
-                    "error": message[:2000],
-                    "where": traceback.format_exc(limit=3)[-1500:],
-                }
-            )
+            # The message only: a traceback would carry this machine's paths into the results.
+            self.errors.append({"scale": scale, "step": step, "error": message[:2000]})
             self._say(scale, step, f"FAILED {message[:300]}")
             return None
 
