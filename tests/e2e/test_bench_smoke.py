@@ -84,7 +84,9 @@ def test_ratios_goals_and_memory_are_computed(smoke_run: tuple[str, dict]) -> No
     assert result["ratios"]["spark_exponent"] is not None
     goals = {g["goal"]: g for g in result["goals"]}
     assert set(goals) == {"incremental", "gates", "spark_vs_duckdb", "linear", "gold_p95"}
-    assert all(g["status"] in ("pass", "miss") for g in goals.values())
+    # smoke-x4 has only 4x the rows of smoke: too narrow a range to judge growth.
+    assert goals["linear"]["status"] == "n/a" and goals["linear"]["value"] is not None
+    assert all(g["status"] in ("pass", "miss") for n, g in goals.items() if n != "linear")
     assert result["peak_memory"]["python_mib"] > 0
     assert result["peak_memory"]["jvm_mib"] > 0
 
