@@ -28,14 +28,24 @@ def arrow_fingerprint(
         key_columns: Natural key, to count distinct keys (duplicates show as rows > keys).
         columns: Hash only these (e.g. the columns two engines share); default: all but
             :data:`RUN_METADATA`. Values are hashed as text, so an ``int`` and a ``bigint`` of
-            the same value agree.
+            the same value agree; doubles at 10 significant digits.
     """
     columns = columns or [c for c in table.column_names if c not in RUN_METADATA]
     con = duckdb.connect()
     try:
         con.register("t", table)
         cols = ", ".join(f'"{c}"' for c in columns)
-        texts = ", ".join(f'"{c}" := cast("{c}" as varchar)' for c in columns)
+        floats = {
+            f.name for f in table.schema if pa.types.is_floating(f.type) and f.name in columns
+        }
+        # Sums and averages of doubles depend on the order rows are added in (parallel
+        # aggregation), so doubles are compared at 10 significant digits, not to the last bit.
+        texts = ", ".join(
+            f'"{c}" := printf(\'%.10g\', "{c}")'
+            if c in floats
+            else f'"{c}" := cast("{c}" as varchar)'
+            for c in columns
+        )
         # Hash each row's content; a sum (as hugeint, no overflow) ignores row order.
         rows, digest = con.execute(
             f"select count(*), coalesce(sum(hash(struct_pack({texts})))::varchar, '0') "
