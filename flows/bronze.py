@@ -17,6 +17,7 @@ from typing import Any
 from prefect import Flow, flow, task
 from prefect.cache_policies import NO_CACHE
 
+from lakehouse.alerts import on_flow_failure
 from lakehouse.contracts import available_sources, load_contract
 from lakehouse.settings import Settings, get_settings
 
@@ -57,7 +58,7 @@ def bronze_flow(source: str) -> Flow:
         "    entities: entities to load (default: every entity of the contract).\n"
         "    lake_root: lake folder or URI (default: LAKEHOUSE_LAKE_ROOT).\n"
     )
-    return flow(name=f"{source}-bronze", log_prints=True)(run_bronze)
+    return flow(name=f"{source}-bronze", log_prints=True, on_failure=[on_flow_failure])(run_bronze)
 
 
 FLOWS: dict[str, Flow] = {source: bronze_flow(source) for source in available_sources()}

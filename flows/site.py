@@ -11,6 +11,7 @@ from typing import Any
 
 from prefect import flow, task
 
+from lakehouse.alerts import on_flow_failure
 from lakehouse.settings import Settings
 from lakehouse.site import build_site, publish_site
 
@@ -48,7 +49,7 @@ def upload_site(settings: Settings, bucket: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- Flow
 
 
-@flow(name="site-refresh", log_prints=True)
+@flow(name="site-refresh", log_prints=True, on_failure=[on_flow_failure])
 def site_refresh(
     publish: bool | None = None,
     bucket: str | None = None,

@@ -18,6 +18,7 @@ from prefect import flow, get_run_logger, task
 
 from expectations.gate import GateResult, run_gate
 from lakehouse import gold
+from lakehouse.alerts import on_flow_failure
 from lakehouse.dbt import GOLD_SCHEMA, SILVER_SCHEMA, DbtResult, build_database, run_dbt
 from lakehouse.runs import new_run_id, record_run
 from lakehouse.settings import Settings, get_settings
@@ -183,7 +184,7 @@ def _finish(settings: Settings, summary: TransformSummary, started: float) -> Tr
     return summary
 
 
-@flow(name="transform", log_prints=True)
+@flow(name="transform", log_prints=True, on_failure=[on_flow_failure])
 def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[str, Any]:
     """Gate bronze, build silver and gold with dbt, audit the gold build and publish it.
 

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from lakehouse import log
+from lakehouse.alerts import on_flow_failure
 from lakehouse.contracts import load_contract
 from lakehouse.http import SourceClient
 from lakehouse.runs import record_run
@@ -108,7 +109,7 @@ def fetch_city(
 # ---------------------------------------------------------------- Flow
 
 
-@flow(name="weather-ingest", log_prints=True)
+@flow(name="weather-ingest", log_prints=True, on_failure=[on_flow_failure])
 def weather_ingest(
     start_date: date | None = None,
     end_date: date | None = None,

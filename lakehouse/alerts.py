@@ -216,7 +216,13 @@ def _clip(text: str) -> str:
 
 
 def on_flow_failure(flow: Any, flow_run: Any, state: Any) -> None:
-    """Prefect ``on_failure`` hook: alert with the failing step and reason of this flow run."""
+    """Prefect ``on_failure`` hook: alert with the failing step and reason of this flow run.
+
+    Every deployable flow carries this hook; a subflow stays quiet because the flow that called
+    it fails too and alerts once, naming the step.
+    """
+    if getattr(flow_run, "parent_task_run_id", None) is not None:
+        return
     exc: BaseException | None = None
     try:
         result = state.result(raise_on_failure=False)

@@ -145,3 +145,25 @@ def test_sns_receives_the_same_message(settings: Settings, monkeypatch) -> None:
         message = json.loads(envelope["Message"])
         assert message["step"] == "transform"
         assert "abc" not in message["reason"]
+
+
+def test_failure_hook_alerts_for_a_top_level_run_only(receiver, monkeypatch) -> None:
+    """A failed subflow stays quiet: the flow that called it fails too and alerts once."""
+    from types import SimpleNamespace
+
+    from lakehouse.alerts import on_flow_failure
+
+    url, messages, _ = receiver
+    monkeypatch.setenv("LAKEHOUSE_ALERT_WEBHOOK_URL", url)
+    flow = SimpleNamespace(name="weather-ingest")
+    state = SimpleNamespace(
+        message="Flow run failed: san_diego: HTTP 500", type="FAILED", result=lambda **_: None
+    )
+    sub = SimpleNamespace(id="sub-run", deployment_id=None, parent_task_run_id="task-1")
+    on_flow_failure(flow, sub, state)
+    assert messages == []
+    top = SimpleNamespace(id="top-run", deployment_id=None, parent_task_run_id=None)
+    on_flow_failure(flow, top, state)
+    [message] = messages
+    assert message["flow"] == "weather-ingest" and message["run_id"] == "top-run"
+    assert "san_diego" in message["reason"]
