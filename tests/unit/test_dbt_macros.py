@@ -65,3 +65,20 @@ def test_staging_columns_and_cities_are_rendered_from_the_contract(settings) -> 
 def test_dbt_without_the_contract_says_how_to_run_it(settings) -> None:
     with pytest.raises(DbtError, match="run dbt through `lakehouse transform`"):
         run_dbt(settings, ["parse"], extra_vars={"contracts": {"other": {}}})
+
+
+def test_date_days_spans_the_range_inclusive_past_trinos_sequence_cap(settings) -> None:
+    # 1940-01-01..2030-12-31 is 33,238 days: more than Trino's sequence() allows, and a leap-day
+    # rich span, so a short or off-by-one spine would show in the count.
+    spine = "{{ date_days(\"date '1940-01-01'\", \"date '2030-12-31'\") }}"
+    query = (
+        "select count(*) as days, count(distinct date_day) as distinct_days,"
+        " cast(min(date_day) as varchar) as first_day, cast(max(date_day) as varchar) as last_day,"
+        " sum(case when date_day = date '2024-02-29' then 1 else 0 end) as leap_days"
+        f" from ({spine}) as spine"
+    )
+    result = run_dbt(settings, ["show", "--inline", query, "--limit", "1"])
+    assert result.success, result.failures
+    row = result.raw.result.results[0].agate_table[0]
+    assert (row["days"], row["distinct_days"]) == (33238, 33238)
+    assert (row["first_day"], row["last_day"], row["leap_days"]) == ("1940-01-01", "2030-12-31", 1)

@@ -1,15 +1,16 @@
 {#- Gold: one row per calendar day covering every local date the facts can carry: the UTC
-    dates of silver padded by one day each side (no zone is more than a day from UTC). Built
-    with dbt's cross-database date_spine so it compiles for duckdb, athena and redshift. -#}
+    dates of silver padded by one day each side (no zone is more than a day from UTC). The range
+    is read by the query itself (date_days), so the model compiles offline for every target. -#}
 {%- set hourly = ref('stg_weather__hourly') -%}
-{%- set first_day = dbt.dateadd('day', -1, '(select min(observed_date) from ' ~ hourly ~ ')') -%}
-{%- set day_after_last = dbt.dateadd('day', 2, '(select max(observed_date) from ' ~ hourly ~ ')') -%}
 
 with
 
 spine as (
 
-    {{ dbt.date_spine('day', first_day, day_after_last) }}
+    {{ date_days(
+        dbt.dateadd('day', -1, '(select min(observed_date) from ' ~ hourly ~ ')'),
+        dbt.dateadd('day', 1, '(select max(observed_date) from ' ~ hourly ~ ')')
+    ) }}
 
 ),
 

@@ -1,11 +1,13 @@
 {#- Gold fact: one row per location and observed hour (UTC). Incremental: each run merges only
     the rows bronze (re)wrote since the last build, keyed on the contract's natural key, so a
-    late or corrected hour replaces its old row instead of duplicating it. -#}
+    late or corrected hour replaces its old row instead of duplicating it. The strategy is the
+    engine's way to do that (macros/upsert_config.sql); table_type only matters on Athena. -#}
 {{
     config(
         materialized='incremental',
         unique_key=['location_id', 'observed_at'],
-        incremental_strategy='delete+insert',
+        incremental_strategy=upsert_strategy(),
+        table_type='iceberg',
         on_schema_change='append_new_columns',
     )
 }}
