@@ -71,7 +71,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ`` for the block, then restore what was there."""
     # dbt reads env_var() from os.environ at parse time; restore it so callers see no change.
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
@@ -120,7 +121,7 @@ def run_dbt(
         "--vars",
         json.dumps(dbt_vars),
     ]
-    with _environment(dbt_env(settings)):
+    with environment(dbt_env(settings)):
         try:
             result = dbtRunner().invoke(cli_args)
         finally:

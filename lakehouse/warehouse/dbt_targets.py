@@ -9,11 +9,9 @@ variables, which dbt scrubs from its logs.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
-from lakehouse.dbt import DbtResult, run_dbt
+from lakehouse.dbt import DbtResult, environment, run_dbt
 from lakehouse.settings import Settings
 from lakehouse.warehouse.server import WarehouseError, resolve_target
 
@@ -48,24 +46,9 @@ def target_env(settings: Settings, target: str) -> dict[str, str]:
     return {k: v for k, v in env.items() if v}
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    # dbt reads env_var() from os.environ; restore it so callers (and Settings) see no change.
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
 def run_dbt_on(settings: Settings, args: Sequence[str], target: str) -> DbtResult:
     """Run one dbt command on ``target`` with that target's connection environment."""
-    with _environment(target_env(settings, target)):
+    with environment(target_env(settings, target)):
         return run_dbt(settings, list(args), target=target)
 
 
