@@ -183,6 +183,45 @@ def test_baseline_quarantines_bad_objects_and_keeps_good_rows(workspace: ScaleWo
     assert all(r["temperature_2m"] < 100 for r in rows)
 
 
+def test_baseline_batches_give_the_table_of_one_batch(workspace: ScaleWorkspace) -> None:
+    """One object per batch writes the same table as one batch, full and incremental.
+
+    A hand-named object (its name names no city) re-sends a city's January fetched at the same
+    instant with one revised value: its rows are held back and merged after the batches, and
+    the landing path breaks the tie exactly as one batch's dedupe does.
+    """
+    lake = workspace.lake
+    generate.generate_base(lake, scale="t", cities=3, months=1)
+    original = next(p for p in generate.iter_landed(lake) if "_bench_city_" not in p.name)
+    document = read_object(original)
+    body = json.loads(document["body"])
+    body["hourly"]["temperature_2m"][5] = -40.0
+    manual = {"envelope": document["envelope"], "body": json.dumps(body)}
+    (original.parent / "manual.json.gz").write_bytes(gzip.compress(json.dumps(manual).encode()))
+
+    def build(name: str, batch_bytes: int) -> DuckDBBaseline:
+        root = workspace.root / name
+        return DuckDBBaseline(
+            lake, root / "table", root / "state", memory_limit="1GB", batch_bytes=batch_bytes
+        )
+
+    one, many = build("one", 1 << 30), build("many", 1)
+    assert one.run(full=True).rows_written == many.run(full=True).rows_written == 3 * JANUARY_HOURS
+
+    def fingerprint(baseline: DuckDBBaseline) -> dict:
+        table = DeltaTable(str(baseline.table_path)).to_pyarrow_table()
+        return arrow_fingerprint(table, ["city_id", "observed_at"])
+
+    assert fingerprint(one) == fingerprint(many)
+    assert fingerprint(many)["distinct_keys"] == 3 * JANUARY_HOURS
+    revised = [r for r in _rows(many.table_path) if r["temperature_2m"] == -40.0]
+    assert [r["_landing_path"] for r in revised] == [str(original.parent / "manual.json.gz")]
+
+    generate.generate_increment(lake, scale="t", cities=3, months=1)
+    assert one.run(full=False).objects == many.run(full=False).objects == 3
+    assert fingerprint(one) == fingerprint(many)
+
+
 # ------------------------------------------------------------------ workspace and contracts
 
 
