@@ -17,6 +17,7 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 
 from expectations.gate import GateResult, run_gate
+from expectations.scope import Scope, scope_for, series_frame
 from lakehouse import gold
 from lakehouse.alerts import on_flow_failure
 from lakehouse.dbt import GOLD_SCHEMA, SILVER_SCHEMA, DbtResult, build_database, run_dbt
@@ -64,20 +65,53 @@ class TransformSummary:
 # ---------------------------------------------------------------- Frames for the gates
 
 
-def _bronze_frame(settings: Settings, table: str) -> pd.DataFrame:
-    from deltalake import DeltaTable
+def _bronze_frame(con: Any, settings: Settings, table: str, scope: Scope) -> pd.DataFrame:
     from deltalake.exceptions import TableNotFoundError
 
-    path = settings.lake.bronze(table)
+    from lakehouse.dbt_delta import delta_dataset
+
     try:
-        return DeltaTable(str(path)).to_pandas()
+        # The dataset dbt's source will reuse in this process (same table version).
+        dataset = delta_dataset(str(settings.lake.bronze(table)))
     except TableNotFoundError:
         # An empty frame fails the row-count expectation, which names the problem in the gate.
         return pd.DataFrame()
+    con.register("_gate_bronze", dataset)
+    return series_frame(
+        con,
+        "_gate_bronze",
+        series="city_id",
+        time="observed_at",
+        scope=scope,
+        partition_date="observed_date",
+    )
 
 
-def _duckdb_frame(con: Any, schema: str, table: str) -> pd.DataFrame:
-    return con.execute(f'select * from "{schema}"."{table}"').df()
+def _silver_frame(con: Any, table: str, scope: Scope) -> pd.DataFrame:
+    return series_frame(
+        con, f'"{SILVER_SCHEMA}"."{table}"', series="location_id", time="observed_at", scope=scope
+    )
+
+
+def _gold_frame(con: Any, table: str, scope: Scope) -> pd.DataFrame:
+    relation = f'main."{table}"'
+    if table == "fct_weather_hourly":
+        return series_frame(con, relation, series="location_id", time="observed_at", scope=scope)
+    if table == "agg_weather_daily" and scope.incremental:
+        # Only the (city, local date) rows the new hours feed can have changed.
+        return con.execute(
+            """
+            select d.* from main.agg_weather_daily as d
+            semi join (
+                select distinct l.city, f.local_date
+                from main.fct_weather_hourly as f
+                inner join main.dim_location as l on f.location_id = l.location_id
+                where f._ingested_at > $since
+            ) as changed on d.city = changed.city and d.local_date = changed.local_date
+            """,
+            {"since": scope.since},
+        ).df()
+    return con.execute(f"select * from {relation}").df()
 
 
 # ---------------------------------------------------------------- Tasks
@@ -85,22 +119,35 @@ def _duckdb_frame(con: Any, schema: str, table: str) -> pd.DataFrame:
 
 @task(name="gate")
 def gate_task(
-    settings: Settings, layer: str, run_id: str, build: gold.Build | None = None
+    settings: Settings,
+    layer: str,
+    run_id: str,
+    build: gold.Build | None = None,
+    full_refresh: bool = False,
 ) -> GateResult:
-    """Validate one layer with its suites and record the gate run."""
+    """Validate one layer with its suites and record the gate run.
+
+    A full run validates every row; an incremental one the rows written since the published
+    gold (see :mod:`expectations.scope`), so a gate costs what the new data costs.
+    """
     import duckdb
 
+    scope = scope_for(settings, full_refresh)
     if layer == "bronze":
-        result = run_gate(settings.lake, layer, lambda m: _bronze_frame(settings, m.TABLE))
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            result = run_gate(
+                settings.lake, layer, lambda m: _bronze_frame(con, settings, m.TABLE, scope)
+            )
     elif layer == "silver":
         with duckdb.connect(str(build_database(settings)), read_only=True) as con:
-            result = run_gate(
-                settings.lake, layer, lambda m: _duckdb_frame(con, SILVER_SCHEMA, m.TABLE)
-            )
+            con.execute("set TimeZone = 'UTC'")
+            result = run_gate(settings.lake, layer, lambda m: _silver_frame(con, m.TABLE, scope))
     else:
         assert build is not None, "the gold gate audits a staged build"
         with gold.open_build(build) as con:
-            result = run_gate(settings.lake, layer, lambda m: _duckdb_frame(con, "main", m.TABLE))
+            con.execute("set TimeZone = 'UTC'")
+            result = run_gate(settings.lake, layer, lambda m: _gold_frame(con, m.TABLE, scope))
     record_run(
         settings.lake,
         "gate",
@@ -110,6 +157,7 @@ def gate_task(
         transform_run_id=run_id,
         build_id=build.build_id if build else None,
         failed_expectations=result.failed,
+        scope=scope.describe(),
         **result.as_record(),
     )
     return result
@@ -216,7 +264,7 @@ def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[
         return TransformFailed(message, summary)
 
     def gate(layer: str, build: gold.Build | None = None) -> None:
-        result = gate_task(settings, layer, run_id, build)
+        result = gate_task(settings, layer, run_id, build, full_refresh)
         summary.gates[layer] = result.as_record()
         summary.data_docs = str(result.data_docs)
         for warning in result.warnings:

@@ -109,6 +109,8 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     settings.lake.catalog.mkdir(parents=True, exist_ok=True)
+    if target == "dev":
+        _drop_copied_sources(build_database(settings))
     dbt_vars = {"contracts": contract_vars(), **(extra_vars or {})}
     cli_args = [
         *args,
@@ -130,6 +132,25 @@ def run_dbt(
         raise DbtError(f"dbt {' '.join(args)} could not run: {result.exception}")
     nodes, failures = _node_results(result.result)
     return DbtResult(success=bool(result.success), failures=failures, nodes=nodes, raw=result)
+
+
+def _drop_copied_sources(database: Path) -> None:
+    """Drop bronze sources an older project version copied into the build database as tables.
+
+    Sources are now views over the Delta table (``_weather__sources.yml``), and DuckDB will not
+    replace a table with a view, so a build database from before that change needs this once.
+    """
+    import duckdb
+
+    if not database.is_file():
+        return
+    with duckdb.connect(str(database)) as con:
+        tables = con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'bronze' and table_type = 'BASE TABLE'"
+        ).fetchall()
+        for (name,) in tables:
+            con.execute(f'drop table bronze."{name}"')
 
 
 def _release_duckdb() -> None:

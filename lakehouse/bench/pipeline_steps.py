@@ -104,7 +104,7 @@ def _transform_steps(
 
     def gate(layer: str, build: Any = None) -> None:
         with measured() as m:
-            result = gate_task.fn(settings, layer, run_id, build)
+            result = gate_task.fn(settings, layer, run_id, build, full_refresh)
         times.parts[f"gate_{layer}"] = m.to_dict()
         if not result.passed:
             raise StepFailed(f"{layer} gate failed: {'; '.join(result.failed)}")

@@ -6,10 +6,11 @@ Real ``dbt compile`` everywhere; nothing is faked:
   silver is built first, because no model reads a table while compiling (``dim_date`` finds its
   date range in the query itself, see macros/date_days.sql).
 - ``athena`` and ``redshift`` compile offline (no AWS, no credentials, ``--no-populate-cache``).
-  One model asks the database a question while compiling: ``fct_weather_hourly``
-  (``is_incremental()`` looks its own table up in the catalog, which needs a connection). With no
-  Athena or Redshift reachable, it alone is left out of the offline compile; it still parses on
-  these targets (compile parses the whole project), and its per-engine config is checked.
+  Two models ask the database a question while compiling: the incremental
+  ``stg_weather__hourly`` and ``fct_weather_hourly`` (``is_incremental()`` looks the model's own
+  table up in the catalog, which needs a connection). With no Athena or Redshift reachable, they
+  are left out of the offline compile; they still parse on these targets (compile parses the
+  whole project), their per-engine config is checked, and staging's casts are compiled inline.
 - ``warehouse`` compiles every model against the project's real PostgreSQL server (slow).
 
 Each compiled model is then parsed by sqlglot in its target's dialect, and the adapter-specific
@@ -46,7 +47,7 @@ MODELS = {
     "agg_weather_city_summary",
 }
 # Models whose compilation runs a query on the target (see the module docstring).
-NEEDS_LIVE_QUERY = {"fct_weather_hourly"}
+NEEDS_LIVE_QUERY = {"fct_weather_hourly", "stg_weather__hourly"}
 # How each target spells the local-time conversion of int_weather__hourly_localized.
 LOCAL_TIME_SPELLING = {
     "dev": "timezone(",
@@ -115,20 +116,48 @@ def test_cloud_targets_compile_offline(settings, target, monkeypatch):
     _check(target, compiled, MODELS - NEEDS_LIVE_QUERY)
     # The date range is a subquery of the model, not a compile-time query's answer.
     assert "min(observed_date)" in compiled["dim_date"]
+    # Staging's casts, compiled inline (the model itself needs a live catalog, see above).
+    casts = run_dbt_on(
+        settings,
+        [
+            "compile",
+            "--no-populate-cache",
+            "--inline",
+            "select {{ contract_field_columns('weather', 'hourly') }} from bronze",
+        ],
+        target=target,
+    )
+    assert casts.success, casts.failures
+    cast_sql = casts.raw.result.results[0].node.compiled_code
     if target == "athena":
         # athena__contract_type: Athena spells it double, not double precision.
-        assert " as double)" in compiled["stg_weather__hourly"]
-        assert "double precision" not in compiled["stg_weather__hourly"]
-    # The fact's upsert is the engine's own: Athena has no delete+insert (merge on Iceberg).
+        assert " as double)" in cast_sql
+        assert "double precision" not in cast_sql
+    # Incremental upserts are the engine's own: Athena has no delete+insert (merge on Iceberg).
     listed = run_dbt_on(
         settings,
-        ["ls", "--select", "fct_weather_hourly", "--output", "json", "--output-keys", "config"],
+        [
+            "ls",
+            "--select",
+            "fct_weather_hourly",
+            "stg_weather__hourly",
+            "--resource-type",
+            "model",
+            "--output",
+            "json",
+            "--output-keys",
+            "name config",
+        ],
         target=target,
     )
     assert listed.success, listed.failures
-    config = json.loads(listed.raw.result[0])["config"]
+    configs = {
+        item["name"]: item["config"] for item in (json.loads(line) for line in listed.raw.result)
+    }
     expected = {"athena": "merge", "redshift": "delete+insert"}[target]
-    assert config["incremental_strategy"] == expected
+    assert set(configs) == {"fct_weather_hourly", "stg_weather__hourly"}
+    for config in configs.values():
+        assert config["incremental_strategy"] == expected
 
 
 def test_warehouse_target_compiles_against_the_real_server(warehouse_settings):

@@ -1,10 +1,27 @@
 {#- Silver: bronze renamed and cast to the contract's silver column names (units in names).
-    Only renames and casts; the field list comes from the contract (macros/contract.sql). -#}
+    Only renames and casts; the field list comes from the contract (macros/contract.sql).
+    Incremental like the fact, for the same reason: each run reads only the rows bronze
+    (re)wrote since the last build, so new data costs its own size rather than all of bronze,
+    and a corrected hour replaces its row by the natural key. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['location_id', 'observed_at'],
+        incremental_strategy=upsert_strategy(),
+        table_type='iceberg',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('weather', 'weather__hourly') }}
+
+    {% if is_incremental() %}
+    where _ingested_at > (select max(_ingested_at) from {{ this }})
+    {% endif %}
 
 ),
 
