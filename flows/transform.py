@@ -9,6 +9,7 @@ then published by an atomic pointer swap (:func:`lakehouse.gold.publish_build`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -133,21 +134,31 @@ def gate_task(
     import duckdb
 
     scope = scope_for(settings, full_refresh)
+    rows_validated: dict[str, int] = {}
+
+    def counted(load: Callable[[str], pd.DataFrame]) -> Callable[[Any], pd.DataFrame]:
+        def frame(module: Any) -> pd.DataFrame:
+            df = load(module.TABLE)
+            rows_validated[module.TABLE] = len(df)
+            return df
+
+        return frame
+
     if layer == "bronze":
         with duckdb.connect() as con:
             con.execute("set TimeZone = 'UTC'")
             result = run_gate(
-                settings.lake, layer, lambda m: _bronze_frame(con, settings, m.TABLE, scope)
+                settings.lake, layer, counted(lambda t: _bronze_frame(con, settings, t, scope))
             )
     elif layer == "silver":
         with duckdb.connect(str(build_database(settings)), read_only=True) as con:
             con.execute("set TimeZone = 'UTC'")
-            result = run_gate(settings.lake, layer, lambda m: _silver_frame(con, m.TABLE, scope))
+            result = run_gate(settings.lake, layer, counted(lambda t: _silver_frame(con, t, scope)))
     else:
         assert build is not None, "the gold gate audits a staged build"
         with gold.open_build(build) as con:
             con.execute("set TimeZone = 'UTC'")
-            result = run_gate(settings.lake, layer, lambda m: _gold_frame(con, m.TABLE, scope))
+            result = run_gate(settings.lake, layer, counted(lambda t: _gold_frame(con, t, scope)))
     record_run(
         settings.lake,
         "gate",
@@ -158,6 +169,7 @@ def gate_task(
         build_id=build.build_id if build else None,
         failed_expectations=result.failed,
         scope=scope.describe(),
+        rows_validated=rows_validated,
         **result.as_record(),
     )
     return result
