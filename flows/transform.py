@@ -250,7 +250,8 @@ def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[
 
     Args:
         lake_root: Lake to transform; the settings' lake by default.
-        full_refresh: Rebuild incremental models (the hourly fact) from scratch.
+        full_refresh: Rebuild incremental models (staging, the hourly fact) from scratch and
+            let the gates validate every row instead of the rows newer than the published gold.
 
     Returns:
         The transform summary (see :class:`TransformSummary`).

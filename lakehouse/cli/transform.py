@@ -20,7 +20,10 @@ def transform(
         bool,
         typer.Option(
             "--full-refresh",
-            help="Rebuild incremental models (the hourly fact) from all of bronze.",
+            help=(
+                "Rebuild incremental models (staging, the hourly fact) from all of bronze and "
+                "validate every row, not only the new ones."
+            ),
         ),
     ] = False,
 ) -> None:
