@@ -4,7 +4,8 @@ Each object is one gzip JSON document ``{"envelope": {...}, "body": "<raw text>"
 listed through Hadoop's FileSystem (the same call serves ``file:`` and ``s3://``), read whole with
 the text source (Hadoop decompresses ``.gz``), and split into envelope columns plus the raw body.
 Objects whose envelope is unreadable, whose HTTP status is not 2xx or whose body no longer matches
-the envelope's sha256 become object-level quarantine rows; the parser never sees them.
+the envelope's sha256 carry an object-level problem; the parser does not parse their bodies and
+they become one quarantine row each.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakehouse.landing import OBJECT_GLOB
+from spark.validate import problem_struct
 
 # Everything as text: a malformed envelope field must not null the whole document.
 _ENVELOPE = T.StructType(
@@ -72,13 +74,14 @@ def body_prefix(body: Column) -> Column:
     return F.substring(F.coalesce(body, F.lit("")), 1, RECORD_PREFIX_CHARS)
 
 
-def read_objects(
-    spark: SparkSession, paths: list[str], ingested_at: Column
-) -> tuple[DataFrame, DataFrame]:
-    """Read ``paths`` into (good objects, object-level quarantine rows).
+def read_objects(spark: SparkSession, paths: list[str], ingested_at: Column) -> DataFrame:
+    """Read ``paths`` into one row per object, good or not.
 
-    Good objects carry ``key``, ``body`` and the metadata columns (``_batch_id``,
-    ``_landing_path``, ``_fetched_at``, ``_ingested_at``, ``_source_sha256``).
+    Rows carry ``key``, ``body`` and the metadata columns (``_batch_id``, ``_landing_path``,
+    ``_fetched_at``, ``_ingested_at``, ``_source_sha256``), plus ``_object_problem`` (a
+    field/raw_value/reason struct, null for a good object) and ``_record`` (what the quarantine
+    row of a bad object shows). Bad objects stay in the frame instead of being split off, so the
+    job reads and parses every object once.
     """
     text = (
         spark.read.text(paths, wholetext=True)
@@ -102,7 +105,7 @@ def read_objects(
         env["sha256"].alias("_source_sha256"),
         F.col("doc._corrupt").isNotNull().alias("_unreadable"),
         F.sha2(F.encode(F.coalesce(body, F.lit("")), "UTF-8"), 256).alias("_body_sha256"),
-        F.substring(F.col("value"), 1, RECORD_PREFIX_CHARS).alias("_value_prefix"),
+        F.col("value"),
     )
     objects = objects.withColumn(
         "_unreadable", F.col("_unreadable") | (F.col("body").isNull() & F.col("key").isNull())
@@ -140,28 +143,13 @@ def read_objects(
         ),
     ]
     problem = F.coalesce(
-        *[
-            F.when(cond, F.struct(F.lit(field).alias("field"), raw.alias("raw"), why.alias("why")))
-            for cond, field, raw, why in checks
-        ]
+        *[F.when(cond, problem_struct(F.lit(field), raw, why)) for cond, field, raw, why in checks]
     )
-    checked = objects.withColumn("_object_problem", problem)
-    good = checked.where(F.col("_object_problem").isNull()).drop(
-        "_unreadable", "_object_problem", "_body_sha256", "_value_prefix"
+    record = F.when(
+        F.col("_unreadable"), F.substring(F.col("value"), 1, RECORD_PREFIX_CHARS)
+    ).otherwise(body_prefix(F.col("body")))
+    return (
+        objects.withColumn("_object_problem", problem)
+        .withColumn("_record", F.when(F.col("_object_problem").isNotNull(), record))
+        .drop("_unreadable", "_body_sha256", "value")
     )
-    bad = checked.where(F.col("_object_problem").isNotNull()).select(
-        F.col("key").alias("city_id"),
-        F.lit(None).cast("timestamp").alias("observed_at"),
-        F.col("_object_problem.why").alias("reason"),
-        F.col("_object_problem.field").alias("field"),
-        F.col("_object_problem.raw").alias("raw_value"),
-        F.when(F.col("_unreadable"), F.col("_value_prefix"))
-        .otherwise(body_prefix(F.col("body")))
-        .alias("record"),
-        "_batch_id",
-        "_landing_path",
-        "_fetched_at",
-        "_ingested_at",
-        "_source_sha256",
-    )
-    return good, bad

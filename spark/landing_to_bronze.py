@@ -105,6 +105,9 @@ def _bronze_rows(valid: DataFrame, entity: Entity, schema) -> DataFrame:  # noqa
         F.col("_fetched_at").desc(), F.col("_landing_path").desc(), F.col("_pos").desc()
     )
     deduped = typed.withColumn("_rank", F.row_number().over(latest_first)).where("_rank = 1")
+    # One task per date: every task would otherwise write a small file into every date folder
+    # (tasks x dates files), and small files cost the write, every reader and the next MERGE.
+    deduped = deduped.repartition(entity.partition_by)
     return deduped.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
 
 
@@ -237,43 +240,39 @@ def _process(
         return
 
     ingested_at = F.lit(started).cast("timestamp")
-    objects, object_rejects = read_objects(spark, list(new.values()), ingested_at)
-    candidates, body_rejects = parser.explode(objects, contract, ent)
+    objects = read_objects(spark, list(new.values()), ingested_at)
+    candidates = parser.explode(objects, contract, ent)
     checks = parser.checks(ent)
-    validated = apply_checks(candidates, checks).withColumn(
+    validated = apply_checks(candidates, checks, F.col("_object_problem")).withColumn(
         ent.event_time.column, parser.event_time(ent)
     )
+    # One read and parse of the objects feeds the counts, the quarantine and the bronze rows.
     validated = validated.persist()
     raw_record = F.to_json(F.struct(*[F.col(raw(c.name)).alias(c.name) for c in checks]))
-    row_rejects = validated.where(~is_valid()).select(
-        F.col("city_id"),
-        F.col(ent.event_time.column).alias("observed_at"),
-        *[v.alias(k) for k, v in quarantine_columns().items()],
-        raw_record.alias("record"),
-        "_batch_id",
-        "_landing_path",
-        "_fetched_at",
-        "_ingested_at",
-        "_source_sha256",
-    )
     quarantine = (
-        object_rejects.unionByName(body_rejects)
-        .unionByName(row_rejects)
+        validated.where(~is_valid())
+        .select(
+            F.col("city_id"),
+            F.col(ent.event_time.column).alias("observed_at"),
+            *[v.alias(k) for k, v in quarantine_columns().items()],
+            F.coalesce(F.col("_record"), raw_record).alias("record"),
+            "_batch_id",
+            "_landing_path",
+            "_fetched_at",
+            "_ingested_at",
+            "_source_sha256",
+        )
         .select(*[F.col(f.name).cast(f.dataType) for f in QUARANTINE_SCHEMA.fields])
-        .persist()
     )
-    # Two small aggregations give every count and the batch ids of the run.
+    # One small aggregation gives every count and the batch ids of the run.
     row_counts = validated.groupBy(is_valid().alias("ok"), "_batch_id").count().collect()
-    rejected = quarantine.groupBy("_batch_id").count().collect()
     result.rows_valid = sum(r["count"] for r in row_counts if r["ok"])
-    result.rows_quarantined = sum(r["count"] for r in rejected)
+    result.rows_quarantined = sum(r["count"] for r in row_counts if not r["ok"])
     # Every candidate row is valid or quarantined; unreadable objects count as one row each.
     result.rows_read = result.rows_valid + result.rows_quarantined
     total = result.rows_valid + result.rows_quarantined
     result.quarantine_rate = round(result.rows_quarantined / total, 6) if total else 0.0
-    result.batch_ids = sorted(
-        {r["_batch_id"] for r in [*row_counts, *rejected] if r["_batch_id"] is not None}
-    )
+    result.batch_ids = sorted({r["_batch_id"] for r in row_counts if r["_batch_id"] is not None})
     log.log_event(
         logger,
         "bronze.validated",
@@ -288,7 +287,9 @@ def _process(
         log.log_event(logger, "bronze.quarantined", table=table, rows=result.rows_quarantined)
     schema = bronze_schema(ent, parser.CONTEXT)
     if result.rows_valid:
-        rows = _bronze_rows(validated.where(is_valid()).drop(PROBLEMS), ent, schema)
+        rows = _bronze_rows(
+            validated.where(is_valid()).drop(PROBLEMS, "_object_problem", "_record"), ent, schema
+        )
         written = _merge_bronze(spark, rows, result.bronze_path, ent)
         result.rows_inserted, result.rows_updated = written["inserted"], written["updated"]
         result.rows_written = result.rows_inserted + result.rows_updated
@@ -305,7 +306,6 @@ def _process(
     )
     result.rows_in_table = _count(spark, result.bronze_path)
     validated.unpersist()
-    quarantine.unpersist()
     log.log_event(
         logger,
         "bronze.done",

@@ -9,6 +9,8 @@ with all their reasons.
 
 from __future__ import annotations
 
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -45,30 +47,43 @@ def _typed(check: Check, value: Column) -> Column:
     raise ValueError(f"no validation for type {check.type!r} of {check.name}")
 
 
-def _problem(check: Check, value: Column, reason: Column) -> Column:
+def problem_struct(field: Column, raw_value: Column, reason: Column) -> Column:
+    """One reason to quarantine: the field, its raw value and why (an element of ``_problems``)."""
     return F.struct(
-        F.lit(check.name).alias("field"), value.alias("raw_value"), reason.alias("reason")
+        field.alias("field"), raw_value.cast("string").alias("raw_value"), reason.alias("reason")
     )
 
 
-def apply_checks(df: DataFrame, checks: list[Check]) -> DataFrame:
-    """Add a typed column per check and ``_problems`` (array of field/raw_value/reason structs)."""
-    problems: list[Column] = []
-    typed: dict[str, Column] = {}
+def _problem(check: Check, value: Column, reason: Column) -> Column:
+    return problem_struct(F.lit(check.name), value, reason)
+
+
+def apply_checks(
+    df: DataFrame, checks: list[Check], object_problem: Column | None = None
+) -> DataFrame:
+    """Add a typed column per check and ``_problems``: null for a valid row, else an array of
+    field/raw_value/reason structs.
+
+    ``object_problem`` (a :func:`problem_struct` or null) marks rows standing for a whole object
+    that could not be read or parsed: that problem is their only one.
+    """
+    typed = {check.name: _typed(check, F.col(raw(check.name))) for check in checks}
+    problems: list[tuple[Column, Column]] = []  # (condition, problem)
     for check in checks:
         value = F.col(raw(check.name))
-        cast = _typed(check, value)
-        typed[check.name] = cast
+        # The typed column, not its expression again: one cast per value, and a plan small
+        # enough for Spark to compile into code (a huge one falls back to slow interpretation).
+        cast = F.col(check.name)
         if check.required:
             problems.append(
-                F.when(
+                (
                     value.isNull(),
                     _problem(check, value, F.lit(f"missing required field {check.name}")),
                 )
             )
         expected = check.type if not check.format else f"{check.type} ({check.format})"
         problems.append(
-            F.when(
+            (
                 value.isNotNull() & cast.isNull(),
                 _problem(
                     check,
@@ -81,7 +96,7 @@ def apply_checks(df: DataFrame, checks: list[Check]) -> DataFrame:
             low, high = check.range
             outside = F.isnan(cast.cast("double")) | (cast < F.lit(low)) | (cast > F.lit(high))
             problems.append(
-                F.when(
+                (
                     cast.isNotNull() & outside,
                     _problem(
                         check,
@@ -92,14 +107,21 @@ def apply_checks(df: DataFrame, checks: list[Check]) -> DataFrame:
                     ),
                 )
             )
-    return df.withColumns(typed).withColumn(
-        PROBLEMS, F.filter(F.array(*problems), lambda p: p.isNotNull())
-    )
+    # The plain predicate decides; the array of reasons is only built for the rows that have
+    # one, so a valid row costs a few comparisons.
+    any_problem = reduce(lambda a, b: a | b, (F.coalesce(c, F.lit(False)) for c, _ in problems))
+    reasons = F.array_compact(F.array(*[F.when(c, p) for c, p in problems]))
+    problems_column = F.when(any_problem, reasons)
+    if object_problem is not None:
+        problems_column = F.when(object_problem.isNotNull(), F.array(object_problem)).otherwise(
+            problems_column
+        )
+    return df.withColumns(typed).withColumn(PROBLEMS, problems_column)
 
 
 def is_valid() -> Column:
     """Predicate of rows without problems (after :func:`apply_checks`)."""
-    return F.size(F.col(PROBLEMS)) == 0
+    return F.col(PROBLEMS).isNull()
 
 
 def quarantine_columns() -> dict[str, Column]:

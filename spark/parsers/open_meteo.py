@@ -17,7 +17,7 @@ from pyspark.sql import types as T
 from lakehouse.contracts import Contract, Entity
 from spark.landing_reader import body_prefix
 from spark.schema import Check
-from spark.validate import raw
+from spark.validate import problem_struct, raw
 
 # The grid cell the API answered for; not contract fields, but part of every Open-Meteo body.
 CONTEXT: list[Check] = [
@@ -63,11 +63,22 @@ def _unparseable(body: Column) -> Column:
     )
 
 
-def explode(objects: DataFrame, contract: Contract, entity: Entity) -> tuple[DataFrame, DataFrame]:
-    """Turn good landing objects into (candidate rows with raw values, object-level rejects)."""
+def explode(objects: DataFrame, contract: Contract, entity: Entity) -> DataFrame:
+    """Turn landing objects (:func:`spark.landing_reader.read_objects`) into candidate rows.
+
+    A good object becomes one row per hour with raw values; an object with a problem (from the
+    reader, or a body this parser cannot use) becomes a single row whose ``_object_problem``
+    says why, so the job handles every object in one pass.
+    """
     time_field = entity.event_time.source_field
+    readable = F.col("_object_problem").isNull()
     parsed = objects.withColumn(
-        "_body", F.from_json("body", body_schema(entity), {"columnNameOfCorruptRecord": "_corrupt"})
+        "_body",
+        F.from_json(
+            F.when(readable, F.col("body")),
+            body_schema(entity),
+            {"columnNameOfCorruptRecord": "_corrupt"},
+        ),
     )
     known_cities = [c.id for c in contract.cities]
     times = F.col(f"_body.hourly.{time_field}")
@@ -94,40 +105,50 @@ def explode(objects: DataFrame, contract: Contract, entity: Entity) -> tuple[Dat
         ),
         (F.size(times) == 0, f"hourly.{time_field}", F.lit("body has no hourly values")),
     ]
-    problem = F.coalesce(
+    body_problem = F.coalesce(
         *[
-            F.when(cond, F.struct(F.lit(field).alias("field"), why.alias("why")))
+            F.when(cond, problem_struct(F.lit(field), F.lit(None), why))
             for cond, field, why in problems
         ]
     )
-    checked = parsed.withColumn("_object_problem", problem)
+    checked = parsed.withColumn(
+        "_object_problem", F.coalesce(F.col("_object_problem"), body_problem)
+    ).withColumn(
+        "_record",
+        F.coalesce(
+            F.col("_record"),
+            F.when(F.col("_object_problem").isNotNull(), body_prefix(F.col("body"))),
+        ),
+    )
     metadata = ["_batch_id", "_landing_path", "_fetched_at", "_ingested_at", "_source_sha256"]
-    rejects = checked.where(F.col("_object_problem").isNotNull()).select(
-        F.col("key").alias(KEY_COLUMN),
-        F.lit(None).cast("timestamp").alias("observed_at"),
-        F.col("_object_problem.why").alias("reason"),
-        F.col("_object_problem.field").alias("field"),
-        F.lit(None).cast("string").alias("raw_value"),
-        body_prefix(F.col("body")).alias("record"),
-        *metadata,
+    # Zip the arrays first so each exploded row carries its own values only: exploding the time
+    # array beside the whole `hourly` struct copies every month's arrays into every hour's row.
+    # A missing array becomes an empty one (its values read as null: "missing required field"),
+    # because arrays_zip of a null array is null and the object's rows would vanish.
+    names = [time_field, *(f.name for f in entity.fields)]
+    empty = F.array().cast(T.ArrayType(T.StringType()))
+    zipped = F.arrays_zip(*[F.coalesce(F.col(f"_body.hourly.{n}"), empty).alias(n) for n in names])
+    ok = F.col("_object_problem").isNull()
+    return (
+        checked.select(
+            F.col("key").alias(KEY_COLUMN),
+            *[F.col(f"_body.{c.name}").alias(raw(c.name)) for c in CONTEXT],
+            F.size(times).alias("_hours"),
+            # _outer: an object with a problem keeps one row (null position) for its quarantine row.
+            F.posexplode_outer(F.when(ok, zipped)).alias("_pos", "_values"),
+            "_object_problem",
+            "_record",
+            *metadata,
+        )
+        # arrays_zip pads to the longest array; the time array decides how many hours there are.
+        .where(~ok | (F.col("_pos") < F.col("_hours")))
+        .select(
+            KEY_COLUMN,
+            *[F.col("_values")[n].alias(raw(n)) for n in names],
+            *[raw(c.name) for c in CONTEXT],
+            "_pos",
+            "_object_problem",
+            "_record",
+            *metadata,
+        )
     )
-    good = checked.where(F.col("_object_problem").isNull())
-    rows = good.select(
-        F.col("key").alias(KEY_COLUMN),
-        *[F.col(f"_body.{c.name}").alias(raw(c.name)) for c in CONTEXT],
-        F.col("_body.hourly").alias("_hourly"),
-        F.posexplode(times).alias("_pos", raw(time_field)),
-        *metadata,
-    ).select(
-        KEY_COLUMN,
-        raw(time_field),
-        *[raw(c.name) for c in CONTEXT],
-        # try_: a field array shorter than time gives null ("missing required field"), not an error.
-        *[
-            F.try_element_at(F.col(f"_hourly.{f.name}"), F.col("_pos") + 1).alias(raw(f.name))
-            for f in entity.fields
-        ],
-        "_pos",
-        *metadata,
-    )
-    return rows, rejects
