@@ -9,6 +9,7 @@ are reported but never fail a gate.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -123,15 +124,38 @@ def expectation_label(config: Any) -> str:
     return f"{config.type}({args})"
 
 
-def run_suite(
-    context: Any, lake: Lake, module: ModuleType, frame: pd.DataFrame
-) -> list[ExpectationOutcome]:
-    """Validate one table's frame with its suite through a checkpoint; update Data Docs."""
-    import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
+def _expectations_key(suite: Any) -> str:
+    """The suite's expectations without their store ids, to tell whether it changed."""
+    configs = []
+    for expectation in suite.expectations:
+        config = expectation.configuration.to_json_dict()
+        config.pop("id", None)
+        configs.append(config)
+    return json.dumps(configs, sort_keys=True, default=str)
 
-    frame = module.prepare(frame, lake)
-    suite = context.suites.add_or_update(module.suite())
+
+def _register(context: Any, module: ModuleType) -> Any:
+    """The stored checkpoint of ``module``'s suite, (re)registered only when the suite changed.
+
+    GX's ``add_or_update`` compares every expectation with every other one and rewrites the
+    stores, about a second per suite; a gate of a few new rows would mostly pay for that.
+    """
+    import great_expectations as gx
+
+    suite = module.suite()
+    checkpoint_name = f"gate.{module.NAME}"
+    try:
+        stored = context.suites.get(module.NAME)
+        checkpoint = context.checkpoints.get(checkpoint_name)
+        if (
+            _expectations_key(stored) == _expectations_key(suite)
+            and not checkpoint.actions
+            and [v.suite.id for v in checkpoint.validation_definitions] == [stored.id]
+        ):
+            return checkpoint
+    except Exception:  # noqa: BLE001 - missing or unreadable: register it afresh below
+        pass
+    suite = context.suites.add_or_update(suite)
     datasource = context.data_sources.add_or_update_pandas(name=DATASOURCE)
     try:
         asset = datasource.get_asset(module.NAME)
@@ -144,15 +168,43 @@ def run_suite(
     validation = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=module.NAME, data=batch_definition, suite=suite)
     )
-    checkpoint = context.checkpoints.add_or_update(
+    # No actions: the gate builds Data Docs once for all its suites (see run_gate).
+    return context.checkpoints.add_or_update(
         gx.Checkpoint(
-            name=f"gate.{module.NAME}",
+            name=checkpoint_name,
             validation_definitions=[validation],
-            actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])],
+            actions=[],
             result_format="SUMMARY",
         )
     )
+
+
+def run_suite(
+    context: Any,
+    lake: Lake,
+    module: ModuleType,
+    frame: pd.DataFrame,
+    docs: list[Any] | None = None,
+) -> list[ExpectationOutcome]:
+    """Validate one table's frame with its suite through a checkpoint.
+
+    Data Docs are updated for this result at once, or, when ``docs`` is a list, its result and
+    suite identifiers are appended there for one later build (:func:`build_data_docs`).
+    """
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    frame = module.prepare(frame, lake)
+    checkpoint = _register(context, module)
     result = checkpoint.run(batch_parameters={"dataframe": frame})
+    identifiers: list[Any] = []
+    for identifier, suite_result in result.run_results.items():
+        identifiers += [identifier, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
+    if docs is None:
+        build_data_docs(context, identifiers)
+    else:
+        docs.extend(identifiers)
     outcomes = []
     for suite_result in result.run_results.values():
         for item in suite_result.results:
@@ -168,6 +220,12 @@ def run_suite(
                 )
             )
     return outcomes
+
+
+def build_data_docs(context: Any, identifiers: list[Any]) -> None:
+    """Render the pages of ``identifiers`` and the index of the gates' Data Docs site."""
+    if identifiers:
+        context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=identifiers)
 
 
 FrameLoader = Callable[[ModuleType], pd.DataFrame]
@@ -190,9 +248,12 @@ def run_gate(
         raise ValueError(f"no gate for layer {layer!r}; gates are {', '.join(SUITES)}")
     context = _context(lake)
     outcomes: list[ExpectationOutcome] = []
+    docs: list[Any] = []
     for module in SUITES[layer]:
         frame = frames(module) if callable(frames) else frames[module.TABLE]
-        outcomes.extend(run_suite(context, lake, module, frame))
+        outcomes.extend(run_suite(context, lake, module, frame, docs))
+    # One site build (pages and index) per gate rather than one per suite.
+    build_data_docs(context, docs)
     failed = [
         f"{o.suite}: {o.name}" for o in outcomes if not o.success and o.severity == "critical"
     ]
