@@ -119,8 +119,14 @@ def _merge_bronze(spark: SparkSession, rows: DataFrame, uri: str, entity: Entity
         # commit and several jobs for the same result.
         rows.write.format("delta").partitionBy(entity.partition_by).mode("append").save(uri)
     else:
-        keys = [*entity.natural_key, entity.partition_by]  # the partition column prunes dates
+        keys = [*entity.natural_key, entity.partition_by]
         condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        # Delta prunes the target's files only on literal partition predicates, not on the join
+        # condition: without this list a MERGE of one new day reads the whole history.
+        dates = sorted(r[0] for r in rows.select(entity.partition_by).distinct().collect())
+        if dates:
+            listed = ", ".join(f"DATE'{d.isoformat()}'" for d in dates)
+            condition += f" AND t.`{entity.partition_by}` IN ({listed})"
         merge = DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), condition)
         if entity.late_record_policy == "latest_fetched_at_wins":
             # Strictly newer only: an equal _fetched_at is the same fetch seen again (a re-run).
