@@ -2,9 +2,9 @@
 
 Each table's frame (pandas) is validated through GX's chain Data Source -> dataframe Asset ->
 whole-dataframe Batch Definition -> ValidationDefinition -> Checkpoint, with the frame passed as
-batch parameters. The file context lives under ``<lake>/_state/gx`` and every checkpoint updates
-the Data Docs site at ``<lake>/docs/data_docs``. Expectations of severity ``warning`` (freshness)
-are reported but never fail a gate.
+batch parameters. The file context lives under ``<lake>/_state/gx`` and every gate updates the
+Data Docs site at ``<lake>/docs/data_docs`` once for all its suites. Expectations of severity
+``warning`` (freshness) are reported but never fail a gate.
 """
 
 from __future__ import annotations
