@@ -16,8 +16,8 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import delta
 from dbt.adapters.duckdb.utils import SourceConfig
 
-# Latest dataset per table path: (version, dataset).
-_DATASETS: dict[str, tuple[int, Any]] = {}
+# Latest dataset per table path: ((table id, version), dataset).
+_DATASETS: dict[str, tuple[tuple[str, int], Any]] = {}
 
 
 def delta_dataset(path: str) -> Any:
@@ -29,7 +29,8 @@ def delta_dataset(path: str) -> Any:
     from deltalake import DeltaTable
 
     table = DeltaTable(path)
-    version = table.version()
+    # The table id as well: a table deleted and written again starts over at version 0.
+    version = (table.metadata().id, table.version())
     cached = _DATASETS.get(path)
     if cached is None or cached[0] != version:
         cached = (version, table.to_pyarrow_dataset())
