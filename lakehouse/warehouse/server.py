@@ -106,6 +106,9 @@ def _free_port() -> int:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Bind as PostgreSQL does: connections a stopped server closed leave its port in
+        # TIME_WAIT, which PostgreSQL can reuse; only a live listener makes the port taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
