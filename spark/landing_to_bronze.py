@@ -276,7 +276,7 @@ def _process(
     result.rows_quarantined = sum(r["count"] for r in row_counts if not r["ok"])
     # Every candidate row is valid or quarantined; unreadable objects count as one row each.
     result.rows_read = result.rows_valid + result.rows_quarantined
-    total = result.rows_valid + result.rows_quarantined
+    total = result.rows_read
     result.quarantine_rate = round(result.rows_quarantined / total, 6) if total else 0.0
     result.batch_ids = sorted({r["_batch_id"] for r in row_counts if r["_batch_id"] is not None})
     log.log_event(

@@ -71,11 +71,12 @@ def explode(objects: DataFrame, contract: Contract, entity: Entity) -> DataFrame
     says why, so the job handles every object in one pass.
     """
     time_field = entity.event_time.source_field
-    readable = F.col("_object_problem").isNull()
+    # Resolved by name where used: first the reader's problem, then with the body's added.
+    ok = F.col("_object_problem").isNull()
     parsed = objects.withColumn(
         "_body",
         F.from_json(
-            F.when(readable, F.col("body")),
+            F.when(ok, F.col("body")),
             body_schema(entity),
             {"columnNameOfCorruptRecord": "_corrupt"},
         ),
@@ -128,7 +129,6 @@ def explode(objects: DataFrame, contract: Contract, entity: Entity) -> DataFrame
     names = [time_field, *(f.name for f in entity.fields)]
     empty = F.array().cast(T.ArrayType(T.StringType()))
     zipped = F.arrays_zip(*[F.coalesce(F.col(f"_body.hourly.{n}"), empty).alias(n) for n in names])
-    ok = F.col("_object_problem").isNull()
     return (
         checked.select(
             F.col("key").alias(KEY_COLUMN),
