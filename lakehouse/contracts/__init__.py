@@ -1,41 +1,311 @@
 """Source contracts: the single owner of each source's schema, key, ranges and cadence.
 
-A contract is a YAML file beside this module (``<source>.yml``). Everything downstream (ingest,
-Spark, expectations, dbt) derives from the typed :class:`Contract` loaded here.
+A contract is a YAML file beside this module (``<source>.yml``, or in ``$LAKEHOUSE_CONTRACTS_DIR``).
+Everything downstream (ingest, Spark, expectations, dbt, deployments) derives from the typed
+:class:`Contract` loaded here; ``docs/contracts.md`` documents every key.
+
+A contract separates *how to fetch* (``source``: its ``kind`` and that kind's options) from
+*what a record is* (``entities``: layout, fields, key, event time, quality rules). Every model
+forbids unknown keys, so a typo is an error that names the key at fault.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 CONTRACTS_DIR = Path(__file__).parent
 # Points every part at another folder of contracts at once (the benchmark uses a copy of the
-# weather contract with synthetic cities added), so no part needs its own city parameter.
+# weather contract with synthetic cities added; tests add sources from tests/fixtures).
 CONTRACTS_DIR_ENV = "LAKEHOUSE_CONTRACTS_DIR"
 
-FieldType = Literal["double", "integer", "string", "boolean", "timestamp", "date"]
+FieldType = Literal["double", "integer", "bigint", "decimal", "string", "boolean", "timestamp", "date"]
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# ================================================================ Settings of a source
+
+
+class SourceSetting(_Model):
+    """A setting the source reads at run time: ``LAKEHOUSE_<SOURCE>_<NAME>`` (env or ``.env``)."""
+
+    description: str = ""
+    secret: bool = False
+    default: str | None = None
+    # Older variable names that still work (weather's LAKEHOUSE_OPENMETEO_URL).
+    aliases: list[str] = Field(default_factory=list)
+
+
+# ================================================================ http
+
+
+class NoAuth(_Model):
+    type: Literal["none"] = "none"
+
+
+class OAuth2ClientCredentials(_Model):
+    """OAuth2 client credentials: POST a form to ``token_path``, send ``Bearer <token>``."""
+
+    type: Literal["oauth2_client_credentials"]
+    token_path: str
+    client_id_setting: str = "client_id"
+    client_secret_setting: str = "client_secret"
+    # Renew this long before the token's expires_in runs out.
+    refresh_margin_s: int = Field(60, ge=0)
+
+
+Auth = Annotated[NoAuth | OAuth2ClientCredentials, Field(discriminator="type")]
+
+
+class NoPagination(_Model):
+    type: Literal["none"] = "none"
+
+
+class NextLinkPagination(_Model):
+    """Follow a link to the next page found at ``next_path`` in the body (absent/null: done)."""
+
+    type: Literal["next_link"]
+    next_path: str = "links.next"
+
+
+class OffsetPagination(_Model):
+    """``offset``/``limit`` parameters; stop on a short page or when ``total_path`` is reached."""
+
+    type: Literal["offset"]
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    limit: int = Field(100, ge=1)
+    records_path: str = "data"
+    total_path: str | None = None
+    max_pages: int = Field(1000, ge=1)
+
+
+Pagination = Annotated[
+    NoPagination | NextLinkPagination | OffsetPagination, Field(discriminator="type")
+]
+
+
+class RateLimit(_Model):
+    """At most ``max_concurrency`` requests in flight and ``requests_per_second`` started."""
+
+    max_concurrency: int = Field(4, ge=1)
+    requests_per_second: float | None = Field(None, gt=0)
+
+
+class Targets(_Model):
+    """The list of parameter sets a request fans out over (cities, routes x departure offsets).
+
+    Each item is a mapping with an ``id``; ``vary`` crosses every item with every value of each
+    listed parameter (the landed key is ``<id>__<value>...``). ``key`` names the bronze column
+    that carries the target id (records find it at ``envelope.key``).
+    """
+
+    key: str = "target_id"
+    items: list[dict[str, Any]] = Field(min_length=1)
+    vary: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> Targets:
+        ids = [str(item.get("id", "")) for item in self.items]
+        if any(not i for i in ids):
+            raise ValueError("every target needs an 'id'")
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"target ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}")
+        return self
+
+
+class WindowMode(_Model):
+    """Parameters (templates) added to a request in one window mode."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    # recent only: how far back from the current UTC hour a run without dates reaches.
+    past_days: int = Field(1, ge=0)
+
+
+class Window(_Model):
+    """Recent/history windowing: no dates -> ``recent``; ``--start-date/--end-date`` -> ``range``."""
+
+    recent: WindowMode
+    range: WindowMode
+
+
+class HttpEndpoint(_Model):
+    method: Literal["GET", "POST"] = "GET"
+    path: str
+    # Host of this endpoint when the source's base_url setting is unset.
+    base_url: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    json_body: dict[str, Any] | None = Field(None, alias="json")
+    headers: dict[str, str] = Field(default_factory=dict)
+    # Window modes this endpoint serves; a run picks the first that fits.
+    serves: list[Literal["recent", "range", "always"]] = Field(default_factory=lambda: ["always"])
+    # Only serves data at least this many days old (Open-Meteo's archive lags reanalysis).
+    min_age_days: int = Field(0, ge=0)
+    # Landing entity its answers land under (landing/<source>/<lands_as>); default: the only one.
+    lands_as: str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class HttpSource(_Model):
+    kind: Literal["http"]
+    settings: dict[str, SourceSetting] = Field(default_factory=dict)
+    base_url: str | None = None
+    auth: Auth = NoAuth()
+    headers: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    pagination: Pagination = NoPagination()
+    rate_limit: RateLimit = RateLimit()
+    targets: Targets | None = None
+    window: Window | None = None
+    endpoints: dict[str, HttpEndpoint] = Field(min_length=1)
+    # Error bodies: where the API puts its own message (shown in the one-line failure).
+    error_message_paths: list[str] = Field(
+        default_factory=lambda: ["errors[0].detail", "errors[0].title", "error_description",
+                                 "error", "reason", "message"]
+    )
+
+
+# ================================================================ stream, kafka
+
+
+class StreamSource(_Model):
+    """An HTTP stream: chunked JSON lines or server-sent events, resumable by a record field."""
+
+    kind: Literal["stream"]
+    settings: dict[str, SourceSetting] = Field(default_factory=dict)
+    base_url: str | None = None
+    path: str
+    format: Literal["json_lines", "sse"] = "json_lines"
+    params: dict[str, Any] = Field(default_factory=dict)
+    # Resume a dropped stream: send `resume_param=<last value of resume_field>`.
+    resume_param: str | None = None
+    resume_field: str | None = None
+    # Produce each record unchanged to this Kafka topic (keyed by key_field); else land batches.
+    topic: str | None = None
+    key_field: str | None = None
+    # Records per landed batch object.
+    batch_records: int = Field(10_000, ge=1)
+    lands_as: str | None = None
+
+
+class KafkaSource(_Model):
+    """A Kafka topic read from a stored position (bootstrap servers from a setting)."""
+
+    kind: Literal["kafka"]
+    settings: dict[str, SourceSetting] = Field(default_factory=dict)
+    topic: str
+    bootstrap_setting: str = "kafka_bootstrap"
+    key_field: str | None = None
+    starting_offsets: Literal["earliest", "latest"] = "earliest"
+    lands_as: str | None = None
+
+
+# ================================================================ postgres
+
+
+class PostgresTable(_Model):
+    """One table polled by watermark: rows with ``watermark > last - overlap`` each poll."""
+
+    table: str
+    watermark_column: str
+    # Re-read this much before the last watermark: rows committed late with an older
+    # timestamp are caught; the natural key dedupes what is read twice.
+    overlap_s: int = Field(300, ge=0)
+    columns: list[str] | None = None
+    batch_rows: int = Field(50_000, ge=1)
+
+
+class ChangeCapture(_Model):
+    """Debezium change data capture instead of polling."""
+
+    slot: str
+    publication: str
+    topic_prefix: str
+
+
+class PostgresSource(_Model):
+    kind: Literal["postgres"]
+    settings: dict[str, SourceSetting] = Field(default_factory=dict)
+    dsn_setting: str = "pg_dsn"
+    # Keyed by landing entity name.
+    tables: dict[str, PostgresTable] = Field(min_length=1)
+    capture: Literal["polling", "cdc"] = "polling"
+    cdc: ChangeCapture | None = None
+
+    @model_validator(mode="after")
+    def _cdc_needs_its_options(self) -> PostgresSource:
+        if self.capture == "cdc" and self.cdc is None:
+            raise ValueError("capture: cdc needs a cdc: block (slot, publication, topic_prefix)")
+        return self
+
+
+# ================================================================ files
+
+
+class FilePattern(_Model):
+    """Files of one landing entity: names matched by glob patterns (``i94_*_sub.sas7bdat``)."""
+
+    patterns: list[str] = Field(min_length=1)
+
+
+class FilesSource(_Model):
+    kind: Literal["files"]
+    settings: dict[str, SourceSetting] = Field(default_factory=dict)
+    # Where files arrive when the `location` setting is unset: a folder, s3:// prefix or URL.
+    location: str | None = None
+    location_setting: str = "location"
+    # Keyed by landing entity name.
+    files: dict[str, FilePattern] = Field(min_length=1)
+
+
+Source = Annotated[
+    HttpSource | StreamSource | KafkaSource | PostgresSource | FilesSource,
+    Field(discriminator="kind"),
+]
+
+
+# ================================================================ entities
+
+
 class ContractField(_Model):
-    """One measured field of an entity, as the source names it and as silver names it."""
+    """One field of an entity: where it is found, its bronze and silver names, and its rules.
+
+    ``name`` is the bronze column (the source's own name); ``path`` says where the value is
+    (a dotted path relative to the record; ``$.a.b`` from the document root; ``envelope.key``,
+    ``envelope.fetched_at`` or ``envelope.transport.params.x`` from the landing envelope; for
+    the column_arrays layout, a name under the arrays object); ``column`` is the silver name.
+    """
 
     name: str
-    column: str
+    path: str | None = None
+    column: str | None = None
     type: FieldType
+    # decimal only: precision and scale (amounts as strings stay exact).
+    precision: int = Field(18, ge=1, le=38)
+    scale: int = Field(2, ge=0, le=38)
+    # timestamp/date only: strftime pattern of the text, or epoch_ms / epoch_s / sas_date.
+    format: str | None = None
     unit: str | None = None
     required: bool = True
     description: str = ""
     range: tuple[float, float] | None = None
+    # A list, or "targets": the ids of the source's fan-out targets (weather's cities).
+    allowed_values: list[Any] | Literal["targets"] | None = None
+    # key: identifies the record; measure: a quantity marts aggregate; attribute: the rest.
+    role: Literal["key", "attribute", "measure"] = "attribute"
+    # Where the gate checks this field's rules: bronze (default) or nowhere (documented only).
+    check: Literal["bronze", "none"] = "bronze"
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> ContractField:
@@ -43,11 +313,23 @@ class ContractField(_Model):
             raise ValueError(f"field {self.name}: range {self.range} is not [min, max]")
         return self
 
+    @property
+    def source_path(self) -> str:
+        return self.path or self.name
+
+    @property
+    def silver_column(self) -> str:
+        return self.column or self.name
+
 
 class EventTime(_Model):
+    """The event time column (UTC in bronze) and how it is read."""
+
     column: str
     source_field: str
-    format: str
+    format: str = "%Y-%m-%dT%H:%M"
+    # Zone of wall-clock text without an offset: a name (UTC, America/Los_Angeles), or
+    # `field:<name>` for a per-record zone or `offset_field:<name>` for seconds east of UTC.
     timezone: str = "UTC"
 
 
@@ -55,23 +337,110 @@ class Freshness(_Model):
     warn_after_hours: float
 
 
+class Cadence(_Model):
+    """The expected spacing of a series (hourly per city); a gap is reported, never a block."""
+
+    every: Literal["minute", "hour", "day", "month"]
+    per: list[str] = Field(default_factory=list)
+
+
+class LateRecords(_Model):
+    """How a late or re-sent record wins against the one bronze holds."""
+
+    policy: Literal["latest_fetched_at_wins", "latest_version_wins", "first_wins"]
+    # latest_version_wins: the field whose greater value wins (mtime, updated_at, source.lsn).
+    version_field: str | None = None
+
+    @model_validator(mode="after")
+    def _version_needs_field(self) -> LateRecords:
+        if self.policy == "latest_version_wins" and not self.version_field:
+            raise ValueError("latest_version_wins needs version_field")
+        return self
+
+
+class ColumnArraysLayout(_Model):
+    """Parallel arrays, index i of each is one row (Open-Meteo's ``hourly.time[i]``)."""
+
+    type: Literal["column_arrays"]
+    arrays: str
+
+
+class RecordsLayout(_Model):
+    """An array of records at ``path``; ``a[].b[]`` explodes nested arrays, parents carried down."""
+
+    type: Literal["records"]
+    path: str = "$"
+
+
+class JsonLinesLayout(_Model):
+    type: Literal["json_lines"]
+
+
+class DebeziumLayout(_Model):
+    """Debezium change events (``op``, ``before``, ``after``, ``source.lsn``, ``ts_ms``)."""
+
+    type: Literal["debezium"]
+
+
+class CsvLayout(_Model):
+    type: Literal["csv"]
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    header: bool = True
+    null_values: list[str] = Field(default_factory=lambda: [""])
+    quote: str = '"'
+
+
+class ParquetLayout(_Model):
+    type: Literal["parquet"]
+
+
+class Sas7bdatLayout(_Model):
+    type: Literal["sas7bdat"]
+    encoding: str = "latin-1"
+
+
+class TextLayout(_Model):
+    """A whole file as one text record (for lookups parsed later, e.g. SAS PROC FORMAT)."""
+
+    type: Literal["text"]
+    encoding: str = "utf-8"
+
+
+Layout = Annotated[
+    ColumnArraysLayout
+    | RecordsLayout
+    | JsonLinesLayout
+    | DebeziumLayout
+    | CsvLayout
+    | ParquetLayout
+    | Sas7bdatLayout
+    | TextLayout,
+    Field(discriminator="type"),
+]
+
+
 class Entity(_Model):
-    """One dataset of a source (``landing/<source>/<entity>`` -> ``bronze.<source>__<entity>``)."""
+    """One dataset of a source (``landing/<source>/<landing>`` -> ``bronze.<source>__<entity>``)."""
 
     description: str
     grain: str
-    landing: str
+    # The landing entity its objects are read from (several entities may share one, e.g.
+    # offers, itineraries and segments of one flight search); default: the entity's own name.
+    landing: str | None = None
     bronze_table: str
-    natural_key: list[str]
+    layout: Layout
+    natural_key: list[str] = Field(min_length=1)
     event_time: EventTime
     partition_by: str
-    late_record_policy: Literal["latest_fetched_at_wins", "first_wins"]
-    freshness: Freshness
-    max_quarantine_rate: float = Field(ge=0.0, le=1.0)
-    fields: list[ContractField]
+    late_records: LateRecords
+    freshness: Freshness | None = None
+    cadence: Cadence | None = None
+    max_quarantine_rate: float = Field(0.05, ge=0.0, le=1.0)
+    fields: list[ContractField] = Field(min_length=1)
 
     def field(self, name: str) -> ContractField:
-        """Return the field the source calls ``name``."""
+        """Return the field whose bronze name is ``name``."""
         for f in self.fields:
             if f.name == name:
                 return f
@@ -81,36 +450,33 @@ class Entity(_Model):
     def required_fields(self) -> list[ContractField]:
         return [f for f in self.fields if f.required]
 
+    @property
+    def key_fields(self) -> list[str]:
+        """Natural key columns other than the event time."""
+        return [k for k in self.natural_key if k != self.event_time.column]
 
-class Endpoint(_Model):
-    method: Literal["GET", "POST"] = "GET"
-    path: str
-    base_url_setting: str
-    # Only serves data at least this many days old (Open-Meteo's archive lags reanalysis).
-    min_age_days: int = Field(0, ge=0)
+    @model_validator(mode="after")
+    def _names_are_known(self) -> Entity:
+        names = {f.name for f in self.fields} | {self.event_time.column, self.partition_by}
+        unknown = [k for k in self.natural_key if k not in names]
+        if unknown:
+            raise ValueError(f"natural_key names unknown fields {unknown}")
+        if self.cadence:
+            missing = [k for k in self.cadence.per if k not in names]
+            if missing:
+                raise ValueError(f"cadence.per names unknown fields {missing}")
+        return self
 
 
-class Source(_Model):
-    kind: Literal["http", "stream", "postgres", "files"]
-    system: str
-    format: str
-    endpoints: dict[str, Endpoint] = Field(default_factory=dict)
-    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    recent_window: dict[str, int] = Field(default_factory=dict)
+# ================================================================ the contract
 
 
 class Schedule(_Model):
+    """The one owner of a source's cadence; Prefect deployments are generated from it."""
+
     cron: str
-    interval_minutes: int
     timezone: str = "UTC"
-
-
-class City(_Model):
-    id: str
-    name: str
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
-    timezone: str
+    description: str = ""
 
 
 class Contract(_Model):
@@ -121,8 +487,55 @@ class Contract(_Model):
     owner: str
     source: Source
     schedule: Schedule
-    cities: list[City] = Field(default_factory=list)
-    entities: dict[str, Entity]
+    entities: dict[str, Entity] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        if not _NAME.match(self.name):
+            raise ValueError(f"name {self.name!r}: lowercase letters, digits and _ only")
+        landings = set(self.landing_entities)
+        for name, entity in self.entities.items():
+            if not _NAME.match(name):
+                raise ValueError(f"entity {name!r}: lowercase letters, digits and _ only")
+            if entity.bronze_table != f"{self.name}__{name}":
+                raise ValueError(
+                    f"entity {name}: bronze_table must be {self.name}__{name} "
+                    f"(got {entity.bronze_table})"
+                )
+        for lands_as in self._declared_landings():
+            if lands_as not in landings:
+                raise ValueError(f"source lands as {lands_as!r}, which no entity reads")
+        return self
+
+    def _declared_landings(self) -> list[str]:
+        src = self.source
+        if isinstance(src, HttpSource):
+            return [e.lands_as for e in src.endpoints.values() if e.lands_as]
+        if isinstance(src, StreamSource | KafkaSource):
+            return [src.lands_as] if src.lands_as else []
+        if isinstance(src, PostgresSource):
+            return list(src.tables)
+        return list(src.files)
+
+    @property
+    def landing_entities(self) -> list[str]:
+        """Names of the landing entities (``landing/<source>/<name>``), each once."""
+        seen: list[str] = []
+        for name, entity in self.entities.items():
+            landing = entity.landing or name
+            if landing not in seen:
+                seen.append(landing)
+        return seen
+
+    def default_landing(self) -> str:
+        """The landing entity of a source that declares only one."""
+        names = self.landing_entities
+        if len(names) != 1:
+            raise ValueError(
+                f"contract {self.name!r} reads several landing entities {names}: "
+                "say which with lands_as"
+            )
+        return names[0]
 
     def entity(self, name: str) -> Entity:
         try:
@@ -130,11 +543,21 @@ class Contract(_Model):
         except KeyError:
             raise KeyError(f"contract {self.name!r} has no entity {name!r}") from None
 
-    def city(self, city_id: str) -> City:
-        for c in self.cities:
-            if c.id == city_id:
-                return c
-        raise KeyError(f"contract {self.name!r} has no city {city_id!r}")
+    def entities_reading(self, landing: str) -> dict[str, Entity]:
+        """The entities whose objects come from landing entity ``landing``."""
+        return {n: e for n, e in self.entities.items() if (e.landing or n) == landing}
+
+    @property
+    def targets(self) -> list[dict[str, Any]]:
+        """The fan-out targets of an http source (weather's cities), else empty."""
+        src = self.source
+        return list(src.targets.items) if isinstance(src, HttpSource) and src.targets else []
+
+    def target(self, target_id: str) -> dict[str, Any]:
+        for t in self.targets:
+            if str(t["id"]) == target_id:
+                return t
+        raise KeyError(f"contract {self.name!r} has no target {target_id!r}")
 
 
 class ContractError(ValueError):
@@ -152,6 +575,15 @@ def load_contract(name: str, directory: Path | None = None) -> Contract:
     return _load_contract(name, directory or contracts_dir())
 
 
+def _error_lines(exc: ValidationError) -> str:
+    """One ``at <key path>: <message>`` per problem, so the message names the key at fault."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        lines.append(f"at {where}: {err['msg']}")
+    return "; ".join(lines)
+
+
 @lru_cache
 def _load_contract(name: str, directory: Path) -> Contract:
     path = directory / f"{name}.yml"
@@ -159,11 +591,23 @@ def _load_contract(name: str, directory: Path) -> Contract:
         known = sorted(p.stem for p in directory.glob("*.yml"))
         raise ContractError(f"no contract for source {name!r} (known: {', '.join(known)})")
     try:
-        return Contract.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except Exception as exc:  # pydantic and yaml errors alike become one clear message
-        raise ContractError(f"contract {path.name} is invalid: {exc}") from exc
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"contract {path.name} is not valid YAML: {exc}") from exc
+    try:
+        contract = Contract.model_validate(data)
+    except ValidationError as exc:
+        raise ContractError(f"contract {path.name} is invalid: {_error_lines(exc)}") from exc
+    if contract.name != name:
+        raise ContractError(f"contract {path.name} names itself {contract.name!r}")
+    return contract
 
 
 def available_sources(directory: Path | None = None) -> list[str]:
     """Names of all sources that have a contract."""
     return sorted(p.stem for p in (directory or contracts_dir()).glob("*.yml"))
+
+
+def load_all(directory: Path | None = None) -> dict[str, Contract]:
+    """Every contract, by source name."""
+    return {name: load_contract(name, directory) for name in available_sources(directory)}
