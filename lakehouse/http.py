@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -44,6 +46,62 @@ RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProt
 
 RetryHook = Callable[[int, str, float], None]
 """Called before each retry with (attempt that failed, reason, delay in seconds)."""
+
+
+_PART = re.compile(r"^(?P<name>[^\[\]]*)(?P<indexes>(?:\[-?\d+\])*)$")
+
+
+def json_path_get(document: Any, path: str, default: Any = None) -> Any:
+    """The value at a dotted path (``links.next``, ``errors[0].detail``, ``$.a``, ``$``).
+
+    A leading ``$`` names the document root; a missing key or index gives ``default``.
+    """
+    text = path.strip()
+    if text.startswith("$"):
+        text = text[1:]
+    text = text.lstrip(".")
+    value = document
+    if not text:
+        return value
+    for part in text.split("."):
+        found = _PART.match(part)
+        if found is None:
+            return default
+        name = found.group("name")
+        if name:
+            if not isinstance(value, Mapping) or name not in value:
+                return default
+            value = value[name]
+        for index in re.findall(r"\[(-?\d+)\]", found.group("indexes")):
+            if not isinstance(value, list):
+                return default
+            try:
+                value = value[int(index)]
+            except IndexError:
+                return default
+    return value
+
+
+class RateLimiter:
+    """At most ``per_second`` calls of :meth:`wait` return per second, across threads."""
+
+    def __init__(self, per_second: float | None, *, clock=time.monotonic, sleep=time.sleep) -> None:
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._clock = clock
+        self._sleep = sleep
+
+    def wait(self) -> None:
+        """Block until the next request may start."""
+        if not self.interval:
+            return
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self._sleep(start - now)
 
 
 @dataclass(frozen=True)
@@ -84,16 +142,20 @@ class _RetryableStatus(Exception):
         self.retry_after = retry_after
 
 
-def api_reason(response: httpx.Response) -> str:
-    """The API's own error text: JSON ``reason``/``message``/``error``, else the body or phrase."""
+DEFAULT_ERROR_PATHS = ("reason", "message", "error_description", "detail", "error")
+
+
+def api_reason(response: httpx.Response, paths: Sequence[str] | None = None) -> str:
+    """The API's own error text: the first text at ``paths`` in a JSON body (default
+    ``reason``/``message``/``error``...), else the body or the status phrase."""
     text = response.text.strip()
     try:
         payload = json.loads(text)
     except ValueError:
         payload = None
-    if isinstance(payload, dict):
-        for key in ("reason", "message", "error_description", "detail", "error"):
-            value = payload.get(key)
+    if isinstance(payload, dict | list):
+        for path in paths or DEFAULT_ERROR_PATHS:
+            value = json_path_get(payload, path)
             if isinstance(value, str) and value:
                 return value
     if text and len(text) <= 300 and "<" not in text:
@@ -176,8 +238,13 @@ class SourceClient:
         url: str,
         *,
         params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         label: str = "",
         on_retry: RetryHook | None = None,
+        throttle: Callable[[], None] | None = None,
+        error_paths: Sequence[str] | None = None,
     ) -> Fetched:
         """Send one request, retrying what may recover.
 
@@ -185,8 +252,14 @@ class SourceClient:
             method: HTTP method.
             url: Full URL without query string.
             params: Query parameters.
-            label: Names the request in logs (e.g. the city).
+            json_body: A JSON body (POST).
+            data: A form body (OAuth2 token requests).
+            headers: Extra request headers (never logged).
+            label: Names the request in logs (e.g. the target).
             on_retry: Called before each retry (progress displays use it).
+            throttle: Called before every attempt (a :class:`RateLimiter`'s ``wait``).
+            error_paths: Where the API puts its error text (the contract's
+                ``error_message_paths``); default :data:`DEFAULT_ERROR_PATHS`.
 
         Returns:
             The 2xx response.
@@ -228,12 +301,21 @@ class SourceClient:
             for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    response = self._client.request(method, url, params=params)
+                    if throttle is not None:
+                        throttle()
+                    response = self._client.request(
+                        method,
+                        url,
+                        params=params,
+                        json=json_body,
+                        data=dict(data) if data is not None else None,
+                        headers=dict(headers) if headers else None,
+                    )
                     status = response.status_code
                     if status in RETRY_STATUSES or status >= RETRY_STATUS_MIN:
                         raise _RetryableStatus(
                             status,
-                            api_reason(response),
+                            api_reason(response, error_paths),
                             parse_retry_after(response.headers.get("Retry-After")),
                         )
         except _RetryableStatus as exc:
@@ -256,7 +338,7 @@ class SourceClient:
             ) from None
         if not response.is_success:
             raise SourceRequestError(
-                f"HTTP {response.status_code}: {api_reason(response)}",
+                f"HTTP {response.status_code}: {api_reason(response, error_paths)}",
                 status=response.status_code,
                 attempts=attempts,
                 url=url,

@@ -187,10 +187,23 @@ def land_response(
     body: bytes,
     batch_id: str,
     fetched_at: datetime | None = None,
+    headers: dict[str, str] | None = None,
+    json_body: Any = None,
+    page: int | None = None,
 ) -> LandedObject:
-    """Land one HTTP answer (:func:`land_body` with an ``http`` transport)."""
-    transport = {"kind": "http", "method": method, "url": url, "params": params,
-                 "status": http_status}
+    """Land one HTTP answer (:func:`land_body` with an ``http`` transport).
+
+    ``headers`` (already stripped of credentials by the caller), ``json_body`` and ``page``
+    (2, 3, ... of a paginated answer) are recorded in the transport when given.
+    """
+    transport: dict[str, Any] = {"kind": "http", "method": method, "url": url, "params": params,
+                                 "status": http_status}
+    if headers:
+        transport["headers"] = headers
+    if json_body is not None:
+        transport["json"] = json_body
+    if page is not None:
+        transport["page"] = page
     return land_body(
         lake,
         source=source,

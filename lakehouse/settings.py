@@ -7,15 +7,11 @@ the local profile (no cloud, no network). The cloud profile is filled from ``ter
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-OPEN_METEO_FORECAST_URL = "https://api.open-meteo.com"
-OPEN_METEO_ARCHIVE_URL = "https://archive-api.open-meteo.com"
 
 
 class Settings(BaseSettings):
@@ -29,12 +25,9 @@ class Settings(BaseSettings):
     env: str = Field("dev", description="Deployment environment name (dev, prod).")
     lake_root: Path = Field(Path(".lake"), description="Root folder of the local object store.")
 
-    # Sources
-    openmeteo_url: str | None = Field(
-        None,
-        description="Base URL for both Open-Meteo endpoints (/v1/forecast and /v1/archive are "
-        "appended); unset means the public API hosts.",
-    )
+    # Sources: the HTTP client of every source. A source's own settings (base URL,
+    # credentials) are LAKEHOUSE_<SOURCE>_<NAME>, declared by its contract and read by
+    # lakehouse.source_settings.
     http_timeout_s: float = Field(30.0, description="Per-request timeout for source APIs.")
     http_max_attempts: int = Field(5, description="Attempts per request before a source fails.")
     http_backoff_base_s: float = Field(1.0, description="First retry delay; doubles per attempt.")
@@ -80,16 +73,6 @@ class Settings(BaseSettings):
     redshift_workgroup: str | None = Field(None, description="Redshift Serverless workgroup.")
     alerts_topic_arn: str | None = Field(None, description="SNS topic for pipeline alerts.")
     site_bucket: str | None = Field(None, description="S3 bucket of the static site.")
-
-    @cached_property
-    def forecast_url(self) -> str:
-        """Base URL of Open-Meteo's forecast endpoint."""
-        return (self.openmeteo_url or OPEN_METEO_FORECAST_URL).rstrip("/")
-
-    @cached_property
-    def archive_url(self) -> str:
-        """Base URL of Open-Meteo's archive endpoint."""
-        return (self.openmeteo_url or OPEN_METEO_ARCHIVE_URL).rstrip("/")
 
     @property
     def lake(self):  # noqa: ANN201 - avoids an import cycle at module load

@@ -403,7 +403,7 @@ class BenchRunner:
 def _queries(settings: Settings, repeats: int) -> dict[str, Any]:
     from lakehouse.bench.pipeline_steps import gold_query_times
 
-    city = load_contract("weather").cities[0].name
+    city = str(load_contract("weather").targets[0]["name"])
     return gold_query_times(settings, city, repeats)
 
 

@@ -4,7 +4,7 @@
 generator and scale are unchanged (``<work>/<scale>/landing.json`` records that); every other
 layer, the run state and the baseline's output are wiped before each run, so a run never
 starts from a previous run's tables. ``<work>/contracts/<scale>/`` holds the source contracts
-with the weather contract's cities extended to the scale's synthetic ones;
+with the weather contract's targets (cities) extended to the scale's synthetic ones;
 ``LAKEHOUSE_CONTRACTS_DIR`` points every part (Spark, gates, dbt) at it while the scale runs.
 """
 
@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -77,9 +77,8 @@ class ScaleWorkspace:
         for name in available_sources(CONTRACTS_DIR):
             shutil.copy(CONTRACTS_DIR / f"{name}.yml", folder / f"{name}.yml")
         document = yaml.safe_load((CONTRACTS_DIR / f"{SOURCE}.yml").read_text(encoding="utf-8"))
-        document["cities"] = [
-            c.model_dump(mode="json")
-            for c in bench_cities(load_contract(SOURCE, CONTRACTS_DIR), cities)
+        document["source"]["targets"]["items"] = [
+            asdict(c) for c in bench_cities(load_contract(SOURCE, CONTRACTS_DIR), cities)
         ]
         (folder / f"{SOURCE}.yml").write_text(
             yaml.safe_dump(document, sort_keys=False), encoding="utf-8"

@@ -1,39 +1,55 @@
-"""`lakehouse ingest <source>`: fetch a source into the landing zone (runs its Prefect flow)."""
+"""`lakehouse ingest <source>`: fetch any source with a contract into the landing zone.
+
+One command for every contract: it runs the source's Prefect flow ``<source>-ingest``
+(:mod:`flows.ingest`) in-process, prints a short summary per target and exits 1 naming each
+target that failed (the others landed), or 2 for a usage error (unknown source, bad dates).
+"""
 
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
-ingest_app = typer.Typer(
-    name="ingest",
-    help="Fetch a source into the immutable landing zone.",
-    no_args_is_help=True,
-)
-
-WEATHER_EPILOG = (
+EPILOG = (
     "Examples: lakehouse ingest weather  |  "
     "lakehouse ingest weather --start-date 2025-03-05 --end-date 2025-03-11 "
     "--base-url http://127.0.0.1:8765"
 )
 
 
+def _known_sources() -> list[str]:
+    from lakehouse.contracts import available_sources
+
+    return available_sources()
+
+
+def _complete_source(incomplete: str) -> list[str]:
+    return [s for s in _known_sources() if s.startswith(incomplete)]
+
+
 def register(app: typer.Typer) -> None:
     """Add this verb to the app."""
-    app.add_typer(ingest_app, name="ingest")
+    app.command("ingest", epilog=EPILOG, no_args_is_help=True)(ingest)
 
 
-@ingest_app.command("weather", epilog=WEATHER_EPILOG)
-def weather(
+def ingest(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Source to fetch: the name of a contract (lakehouse/contracts/<source>.yml).",
+            autocompletion=_complete_source,
+            show_default=False,
+        ),
+    ],
     start_date: Annotated[
         datetime | None,
         typer.Option(
             formats=["%Y-%m-%d"],
             help="First UTC day to backfill (YYYY-MM-DD, inclusive). Omit both dates for the "
-            "recent window: the past day up to the current hour.",
+            "recent window (e.g. the past day up to the current hour).",
         ),
     ] = None,
     end_date: Annotated[
@@ -45,91 +61,149 @@ def weather(
     base_url: Annotated[
         str | None,
         typer.Option(
-            help="Base URL of both Open-Meteo endpoints, e.g. a replay server "
-            "(default: LAKEHOUSE_OPENMETEO_URL, else the public API).",
+            help="Replaces the host of every endpoint, e.g. a replay server "
+            "(default: LAKEHOUSE_<SOURCE>_BASE_URL, else the contract's hosts).",
         ),
     ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="files: the folder, s3:// prefix or URL to take files from "
+            "(default: LAKEHOUSE_<SOURCE>_LOCATION, else the contract's).",
+        ),
+    ] = None,
+    max_records: Annotated[
+        int | None, typer.Option(min=1, help="streams: stop after this many records.")
+    ] = None,
+    max_seconds: Annotated[
+        float | None, typer.Option(min=0.0, help="streams: stop after this many seconds.")
+    ] = None,
 ) -> None:
-    """Land hourly weather of every contract city; exits 1 naming any city that failed."""
-    from lakehouse.contracts import load_contract
-    from lakehouse.sources import weather as source
+    """Land a source's data as received; exits 1 naming any target that failed."""
+    from lakehouse.contracts import ContractError, load_contract
+    from lakehouse.sources import INGESTERS, IngestRequest, WindowError
 
-    first = start_date.date() if start_date else None
-    last = end_date.date() if end_date else None
+    known = _known_sources()
+    if source not in known:
+        typer.echo(f"error: unknown source {source!r} (known: {', '.join(known)})", err=True)
+        raise typer.Exit(2)
     try:
-        source.plan_window(load_contract(source.SOURCE), first, last)
-    except source.WindowError as exc:
+        contract = load_contract(source)
+    except ContractError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if contract.source.kind not in INGESTERS:
+        typer.echo(
+            f"error: source {source} is kind {contract.source.kind}, which `lakehouse ingest` "
+            f"cannot fetch (kinds: {', '.join(sorted(INGESTERS))})",
+            err=True,
+        )
+        raise typer.Exit(2)
+    request = IngestRequest(
+        start_date=start_date.date() if start_date else None,
+        end_date=end_date.date() if end_date else None,
+        base_url=base_url,
+        location=location,
+        max_records=max_records,
+        max_seconds=max_seconds,
+    )
+    try:
+        _check(contract, request)
+    except WindowError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
-    result = _run_flow(first, last, base_url)
+    result = _run_flow(source, request)
     _print_summary(result)
     if result["status"] != "ok":
-        failed = [c for c in result["cities"] if c["status"] != "ok"]
+        failed = [t for t in result["targets"] if t["status"] != "ok"]
         typer.echo(
-            f"error: weather ingest failed for {len(failed)} of {len(result['cities'])} cities "
-            "(the others landed):",
+            f"error: {source} ingest failed for {len(failed)} of {len(result['targets'])} "
+            "targets (the others landed):",
             err=True,
         )
-        for city in failed:
-            typer.echo(f"  {city['city_id']}: {city['reason']}", err=True)
+        for target in failed:
+            typer.echo(f"  {target['key']}: {target['reason']}", err=True)
         raise typer.Exit(1)
 
 
-def _run_flow(first: date | None, last: date | None, base_url: str | None) -> dict[str, Any]:
-    """Run the flow in-process and return its per-city result, failed or not."""
+def _check(contract: Any, request: Any) -> None:
+    """Let the kind's ingester refuse a request before anything runs (``check_request``)."""
+    import importlib
+
+    from lakehouse.sources import INGESTERS, WindowError
+
+    try:
+        module = importlib.import_module(INGESTERS[contract.source.kind])
+    except ModuleNotFoundError:
+        return  # the flow reports a missing ingester as its own failure
+    check = getattr(module, "check_request", None)
+    if check is not None:
+        check(contract, request)
+    elif contract.source.kind != "http" and (request.start_date or request.end_date):
+        if request.start_date is None or request.end_date is None:
+            raise WindowError("give both --start-date and --end-date, or neither")
+
+
+def _run_flow(source: str, request: Any) -> dict[str, Any]:
+    """Run the source's flow in-process and return its per-target result, failed or not."""
     # Without PREFECT_API_URL, Prefect starts a temporary server; on a busy laptop that takes
     # longer than its 20 s default, which would fail the run before any request is sent.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    from flows.weather import weather_ingest
-    from lakehouse.sources.weather import IngestFailed
+    from flows.ingest import ingest_flow
+    from lakehouse.sources import IngestFailed
 
     try:
-        state = weather_ingest(
-            start_date=first, end_date=last, base_url=base_url, return_state=True
+        state = ingest_flow(source)(
+            start_date=request.start_date,
+            end_date=request.end_date,
+            base_url=request.base_url,
+            location=request.location,
+            max_records=request.max_records,
+            max_seconds=request.max_seconds,
+            return_state=True,
         )
         data = state.result(raise_on_failure=False)
     except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
-        typer.echo(f"error: weather ingest could not run: {type(exc).__name__}: {exc}", err=True)
+        typer.echo(f"error: {source} ingest could not run: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None
     if isinstance(data, IngestFailed):
         return data.result
     if isinstance(data, dict):
         return data
-    typer.echo(f"error: weather ingest failed: {data}", err=True)
+    typer.echo(f"error: {source} ingest failed: {data}", err=True)
     raise typer.Exit(1)
 
 
 def _print_summary(result: dict[str, Any]) -> None:
     from lakehouse.summary import print_summary
 
-    cities = result["cities"]
+    targets = result["targets"]
     rows = [
         {
-            "city": c["city_id"],
-            "status": c["status"] if not c["duplicate"] else "unchanged",
-            "rows (hours)": c["rows"],
-            "bytes": c["bytes"],
-            "objects": c["objects"],
-            "attempts": c["attempts"],
+            "target": t["key"],
+            "status": t["status"] if not t["duplicate"] else "unchanged",
+            "rows": t["rows"],
+            "bytes": t["bytes"],
+            "objects": t["objects"],
+            "attempts": t["attempts"],
         }
-        for c in cities
+        for t in targets
     ]
-    ok = sum(1 for c in cities if c["status"] == "ok")
+    ok = sum(1 for t in targets if t["status"] == "ok")
     # Warnings (a truncated or empty body was landed) sit under the table: reasons are too long
     # for a column, and failures are listed with their reasons after the summary.
-    warnings = {
-        f"warning ({c['city_id']})": "; ".join(c["warnings"]) for c in cities if c["warnings"]
-    }
+    warnings = {f"warning ({t['key']})": "; ".join(t["warnings"]) for t in targets if t["warnings"]}
     print_summary(
-        f"weather ingest: {result['window']} ({result['endpoint']} endpoint)",
+        f"{result['source']} ingest: {result['window']} ({result['endpoint']})",
         rows,
         footer={
             **warnings,
-            "cities": f"{ok} ok, {len(cities) - ok} failed",
-            "rows (hours)": sum(c["rows"] for c in cities),
-            "bytes": sum(c["bytes"] for c in cities),
-            "new objects": sum(c["objects"] for c in cities),
+            "targets": f"{ok} ok, {len(targets) - ok} failed",
+            "rows": sum(t["rows"] for t in targets),
+            "bytes": sum(t["bytes"] for t in targets),
+            "new objects": sum(t["objects"] for t in targets),
             "time": f"{result['seconds']:.1f} s",
             "batch": result["batch_id"],
             "landed in": result["landing_dir"],

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lakehouse.contracts import City
+from lakehouse.contracts import Contract
 from lakehouse.replay.faults import Fault
 from lakehouse.replay.weather import VARIABLES, elevation_m, hourly_values, snap_to_grid
 
@@ -30,6 +30,35 @@ CITY_MATCH_DEG = 0.1
 # Generating values is pure Python; this keeps one request under a second or so.
 MAX_HOURS = 24 * 366 * 3
 _HOUR_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+@dataclass(frozen=True)
+class City:
+    """A place the replay server knows: a contract target with coordinates and a time zone."""
+
+    id: str
+    name: str
+    latitude: float
+    longitude: float
+    timezone: str
+
+
+def cities_of(contract: Contract) -> list[City]:
+    """The contract's targets that have coordinates (``id``, ``latitude``, ``longitude``)."""
+    cities = []
+    for target in contract.targets:
+        if "latitude" not in target or "longitude" not in target:
+            continue
+        cities.append(
+            City(
+                id=str(target["id"]),
+                name=str(target.get("name") or target["id"]),
+                latitude=float(target["latitude"]),
+                longitude=float(target["longitude"]),
+                timezone=str(target.get("timezone") or "UTC"),
+            )
+        )
+    return cities
 
 
 @dataclass

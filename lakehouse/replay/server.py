@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from lakehouse.contracts import load_contract
 from lakehouse.log import get_logger, log_event
 from lakehouse.replay.faults import Fault, FaultBook
-from lakehouse.replay.openmeteo import Reply, answer, error_reply
+from lakehouse.replay.openmeteo import Reply, answer, cities_of, error_reply
 
 ADMIN_FAULTS = "/__replay/faults"
 ADMIN_REQUESTS = "/__replay/requests"
@@ -39,7 +39,7 @@ class ReplayServer:
         faults: Faults to inject, consumed in list order per city.
         host: Interface to bind.
         port: Port to bind; 0 picks a free port (read it from :attr:`url`).
-        source: Contract whose cities faults and ``timezone=auto`` refer to.
+        source: Contract whose targets (cities) faults and ``timezone=auto`` refer to.
     """
 
     def __init__(
@@ -49,7 +49,7 @@ class ReplayServer:
         port: int = 0,
         source: str = "weather",
     ) -> None:
-        self.cities = list(load_contract(source).cities)
+        self.cities = cities_of(load_contract(source))
         self.faults = FaultBook()
         self.set_faults(faults or [])
         self.requests: list[dict[str, Any]] = []
@@ -60,7 +60,7 @@ class ReplayServer:
 
     @property
     def url(self) -> str:
-        """Base URL to give clients (``LAKEHOUSE_OPENMETEO_URL`` / ``--base-url``)."""
+        """Base URL to give clients (``LAKEHOUSE_WEATHER_BASE_URL`` / ``--base-url``)."""
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
