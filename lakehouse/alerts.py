@@ -90,8 +90,10 @@ class AlertEvent:
         return scrub(message, secret_values(settings) if settings else ())
 
 
-def secret_values(settings: Settings) -> list[str]:
-    """The secret values of ``settings`` (every ``SecretStr``), to cut from free text."""
+def secret_values(settings: Settings, *, sources: bool = True) -> list[str]:
+    """The secret values of ``settings`` (every ``SecretStr``), to cut from free text, and
+    with ``sources`` those of every source's own settings (``LAKEHOUSE_<SOURCE>_CLIENT_SECRET``
+    and the other ``secret: true`` settings of the contracts)."""
     values = []
     for name in type(settings).model_fields:
         value = getattr(settings, name, None)
@@ -100,6 +102,10 @@ def secret_values(settings: Settings) -> list[str]:
             # Very short values would shred ordinary words; they are not real secrets anyway.
             if len(raw) >= 4:
                 values.append(raw)
+    if sources:
+        from lakehouse.source_settings import all_source_secrets
+
+        values.extend(all_source_secrets())
     return values
 
 
