@@ -54,6 +54,12 @@ class QueryError(GoldError):
     """The engine rejected a query; the message is the engine's own."""
 
 
+class NotOneStatement(QueryError):
+    """The SQL is empty or holds several statements; ``usage`` marks it as the caller's error."""
+
+    usage = True
+
+
 @dataclass(frozen=True)
 class Build:
     """One staged gold build.
@@ -193,6 +199,11 @@ def published_pointer(settings: Settings) -> dict[str, Any] | None:
 def connect_published(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Read-only DuckDB connection to the published gold; unqualified mart names resolve.
 
+    The connection reaches nothing but the published build: the file is opened read-only and
+    DuckDB's external access is off (``enable_external_access=false``), so SQL on it can neither
+    read nor write other files (``read_csv``, ``COPY ... TO``, ``ATTACH``) nor load extensions,
+    and a query cannot switch that back on.
+
     Raises:
         NoPublishedGold: nothing was published yet.
         GoldError: the published build cannot be opened.
@@ -204,7 +215,7 @@ def connect_published(settings: Settings) -> duckdb.DuckDBPyConnection:
         )
     path = gold_dir(settings) / pointer["path"]
     try:
-        return duckdb.connect(str(path), read_only=True)
+        return duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
     except duckdb.Error as exc:
         build_id = pointer["build_id"]
         raise GoldError(f"published gold build {build_id} cannot be opened: {exc}") from exc
@@ -223,24 +234,61 @@ def published_marts(settings: Settings) -> list[str]:
 
 
 def query(settings: Settings, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run ``sql`` on the published gold.
+    """Run one read-only statement ``sql`` on the published gold.
+
+    Analyst SQL is exactly one statement (a trailing ``;`` is fine), counted by DuckDB's own
+    parser, and a query: ``SELECT`` in all its forms (``WITH``, ``FROM t``, ``VALUES``,
+    ``DESCRIBE``, ``SHOW``, ``SUMMARIZE``, ``PIVOT``), ``EXPLAIN``, ``PRAGMA`` or ``CALL``. The
+    connection is read-only without external access (:func:`connect_published`).
 
     Returns:
         Column names and rows.
 
     Raises:
-        QueryError: the engine rejected the query (its message, no stack trace needed).
+        NotOneStatement: ``sql`` is empty or holds more than one statement (a usage error).
+        QueryError: the engine rejected the query, or it is not a query (the engine's message).
         NoPublishedGold: nothing was published yet.
     """
+    statement = single_statement(sql)
     with connect_published(settings) as con:
         try:
-            cursor = con.execute(sql)
+            cursor = con.execute(statement)
             if cursor.description is None:
                 return [], []
             columns = [d[0] for d in cursor.description]
             return columns, cursor.fetchall()
         except duckdb.Error as exc:
             raise QueryError(str(exc)) from exc
+
+
+# Statement kinds that only read; anything else (CREATE, SET, ATTACH, COPY, ...) is refused
+# before it reaches the engine, even where the read-only connection would refuse it too.
+_QUERY_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL", "MULTI"})
+
+
+def single_statement(sql: str) -> str:
+    """The one query in ``sql``, as DuckDB's parser splits it.
+
+    Raises:
+        NotOneStatement: no statement (blank, only ``;`` or comments) or more than one.
+        QueryError: ``sql`` does not parse, or its statement is not a query.
+    """
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc)) from exc
+    if not statements:
+        raise NotOneStatement("the query is empty: give one SQL statement")
+    if len(statements) > 1:
+        raise NotOneStatement(
+            f"one statement at a time: the query holds {len(statements)} statements"
+        )
+    kind = statements[0].type.name
+    if kind not in _QUERY_STATEMENTS:
+        raise QueryError(
+            f"only queries run on the published gold (SELECT, EXPLAIN, ...), not {kind}"
+        )
+    return sql
 
 
 def read_mart(settings: Settings, mart: str) -> pa.Table:

@@ -75,15 +75,31 @@ def sql(
         ),
     ] = Engine.lake,
 ) -> None:
-    """Run QUERY on the published gold and print the result; a bad query prints the engine's
-    message and exits 1."""
+    """Run one read-only QUERY on the published gold and print the result verbatim.
+
+    QUERY is a single statement; the lake engine opens the published build read-only with no
+    access to other files, the warehouse runs it in a READ ONLY transaction. A query the engine
+    rejects prints one line on stderr and exits 1; an empty QUERY or several statements exit 2.
+    """
     settings = get_settings()
     try:
         columns, rows = run_query(settings, query, engine=engine.value)
     except Exception as exc:  # any engine error: its own message, never a traceback
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        typer.echo(f"error: {one_line(str(exc)) or type(exc).__name__}", err=True)
+        raise typer.Exit(2 if getattr(exc, "usage", False) else 1) from None
     write_result(columns, rows, output_format)
+
+
+def one_line(message: str) -> str:
+    """An engine message on one line: its lines joined, without the echo of the query
+    (DuckDB's and PostgreSQL's ``LINE 1: ...`` and the caret under it)."""
+    kept = []
+    for line in message.splitlines():
+        if line.lstrip().startswith("LINE "):
+            break
+        if line.strip():
+            kept.append(line.strip())
+    return " ".join(kept)
 
 
 def run_query(
@@ -95,6 +111,18 @@ def run_query(
     except KeyError:
         raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}") from None
     return fn(settings, query)
+
+
+def format_float(value: float) -> str:
+    """A float as people read it in the table: the shortest text that round-trips after
+    rounding to 12 significant digits, so an average's 14.600000000000001 prints 14.6.
+
+    JSON and CSV keep the exact value (Python's shortest round-trip ``repr``): they are read by
+    programs, which may compare them with another engine's result.
+    """
+    if math.isnan(value) or math.isinf(value):
+        return repr(value)
+    return repr(float(f"{value:.12g}"))
 
 
 def _json_value(value: Any) -> Any:
@@ -109,10 +137,24 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _cell(value: Any) -> str:
+    """Table text of one value, verbatim: never read as markup."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format_float(value)
+    return str(value)
+
+
 def write_result(
     columns: list[str], rows: list[tuple[Any, ...]], output_format: OutputFormat
 ) -> None:
-    """Print rows to stdout in ``output_format``."""
+    """Print rows to stdout in ``output_format``.
+
+    The table shows every column and every character in full: its width is what the widest row
+    needs (a terminal wraps longer lines, a pipe gets them whole), and values and column names
+    are plain text, so ``[bold]`` or ``[/x]`` in the data print as they are.
+    """
     if output_format is OutputFormat.json:
         records = [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
         sys.stdout.write(json.dumps(records, default=str) + "\n")
@@ -122,11 +164,17 @@ def write_result(
         writer.writerows([[_json_value(v) for v in row] for row in rows])
     else:
         from rich.console import Console
+        from rich.measure import Measurement
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(*columns) if columns else Table()
+        table = Table()
+        for name in columns:
+            table.add_column(Text(name), no_wrap=True)
         for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        console = Console(width=max(120, Console().width))
-        console.print(table)
-        Console(stderr=True).print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
+            table.add_row(*(Text(_cell(v)) for v in row))
+        plain = {"markup": False, "emoji": False, "highlight": False}
+        probe = Console(width=1_000_000, file=sys.stdout, **plain)
+        width = Measurement.get(probe, probe.options, table).maximum
+        Console(width=max(width, 1), file=sys.stdout, **plain).print(table)
+        typer.echo(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", err=True)

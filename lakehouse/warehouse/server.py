@@ -16,6 +16,16 @@ Folder layout::
 PostgreSQL refuses to run as root. When this process is root, ``initdb`` and ``pg_ctl`` run as
 the unprivileged ``postgres`` user that Debian's package creates, and the data folder belongs to
 it; as a normal user they run directly.
+
+As root, the warehouse folder is often out of that user's reach: a checkout under ``/root`` or a
+temporary folder has a private (0700) parent, which ``postgres`` cannot traverse. Then the
+cluster (``pgdata/`` and ``log/``) lives in a folder of its own under :data:`ROOT_CLUSTERS_DIR`
+(``/var/lib/lakehouse/warehouse/lake-XXXXXXXX``, created by root with mode 0711, so the server
+user can pass through but nobody can list it), and ``server.json``, which stays in the warehouse
+folder, records it as ``cluster_dir`` so ``start``, ``stop`` and ``status`` find it. Moving the
+cluster was chosen over granting traversal (ACLs or chmod on the user's private parents): it
+changes no permission of the user's own folders. ``/var/tmp`` was not used because the system's
+temporary-file cleaning deletes files unused for 30 days, which would break a stopped cluster.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import pwd
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -39,6 +50,9 @@ from lakehouse.settings import Settings
 _log = get_logger("warehouse.server")
 
 SERVER_USER_WHEN_ROOT = "postgres"
+# Where root keeps clusters whose warehouse folder the server user cannot reach (one folder per
+# warehouse folder, recorded in its server.json); see the module docstring.
+ROOT_CLUSTERS_DIR = Path("/var/lib/lakehouse/warehouse")
 _START_TIMEOUT_S = 60
 _CONF_NAME = "lakehouse.conf"
 
@@ -70,10 +84,11 @@ class ServerStatus:
     port: int | None = None
     pid: int | None = None
     initialized: bool = False
+    cluster_dir: Path | None = None  # where pgdata/ and log/ are, when not in ``directory``
 
     @property
     def log_file(self) -> Path:
-        return self.directory / "log" / "postgres.log"
+        return (self.cluster_dir or self.directory) / "log" / "postgres.log"
 
 
 def warehouse_dir(settings: Settings) -> Path:
@@ -132,9 +147,22 @@ class LocalServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.directory = warehouse_dir(settings)
-        self.pgdata = self.directory / "pgdata"
-        self.log_file = self.directory / "log" / "postgres.log"
         self.state_file = self.directory / "server.json"
+
+    @property
+    def cluster_dir(self) -> Path:
+        """The folder of ``pgdata/`` and ``log/``: the warehouse folder, or the one its state
+        records when the cluster had to live elsewhere (root, see :meth:`_place_cluster`)."""
+        recorded = self._read_state().get("cluster_dir")
+        return Path(recorded) if recorded else self.directory
+
+    @property
+    def pgdata(self) -> Path:
+        return self.cluster_dir / "pgdata"
+
+    @property
+    def log_file(self) -> Path:
+        return self.cluster_dir / "log" / "postgres.log"
 
     # ---------------------------------------------------------------- who runs the server
 
@@ -172,6 +200,52 @@ class LocalServer:
             )
         return result
 
+    def _server_user_can_traverse(self, folder: Path) -> bool:
+        probe = subprocess.run(
+            ["runuser", "-u", SERVER_USER_WHEN_ROOT, "--", "test", "-x", str(folder)],
+            capture_output=True,
+            cwd="/",
+        )
+        return probe.returncode == 0
+
+    def _place_cluster(self) -> None:
+        """As root, keep the cluster where the server user can reach it.
+
+        The warehouse folder is used when the server user can traverse it (as before). When it
+        cannot (a private parent), a new folder under :data:`ROOT_CLUSTERS_DIR` holds the
+        cluster and ``server.json`` records it; a recorded folder is used for as long as it
+        exists. A cluster already initialized in an unreachable warehouse folder is not moved
+        (its data would be left behind): that stays an error with advice.
+        """
+        if self._server_user() is None:
+            return
+        recorded = self._read_state().get("cluster_dir")
+        if recorded:
+            if _own_dir(Path(recorded)):
+                return
+            self._write_state(cluster_dir=None)  # gone (or not ours): place it again
+        if self._server_user_can_traverse(self.directory):
+            return
+        if (self.directory / "pgdata" / "PG_VERSION").exists():
+            self._check_reachable()  # raises with advice
+        try:
+            ROOT_CLUSTERS_DIR.mkdir(mode=0o711, parents=True, exist_ok=True)
+            if not _own_dir(ROOT_CLUSTERS_DIR):
+                raise OSError(f"{ROOT_CLUSTERS_DIR} is not a folder owned by this user")
+            cluster = Path(tempfile.mkdtemp(prefix="lake-", dir=ROOT_CLUSTERS_DIR))
+            cluster.chmod(0o711)
+        except OSError as exc:
+            raise WarehouseError(
+                f"PostgreSQL refuses to run as root, so it runs as the '{SERVER_USER_WHEN_ROOT}' "
+                f"user, which cannot reach {self.directory} (a parent folder is private), and "
+                f"no cluster folder could be made under {ROOT_CLUSTERS_DIR} ({exc}). Set "
+                "LAKEHOUSE_WAREHOUSE_DIR to a folder that user can reach, e.g. under /var/tmp."
+            ) from None
+        self._write_state(cluster_dir=str(cluster))
+        log_event(
+            _log, "warehouse.cluster_placed", directory=str(self.directory), cluster=str(cluster)
+        )
+
     def _check_reachable(self) -> None:
         """Fail early, with advice, when the server user cannot reach the data folder."""
         if self._server_user() is None:
@@ -198,15 +272,18 @@ class LocalServer:
             return {}
 
     def _write_state(self, **fields: object) -> None:
-        state = self._read_state() | fields
+        """Merge ``fields`` into ``server.json``; a field set to None is removed."""
+        state = {k: v for k, v in (self._read_state() | fields).items() if v is not None}
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, default=str), encoding="utf-8")
         os.replace(tmp, self.state_file)
 
     def status(self) -> ServerStatus:
         """Read ``postmaster.pid``: running means its process is alive (no subprocess needed)."""
-        initialized = (self.pgdata / "PG_VERSION").exists()
-        pid_file = self.pgdata / "postmaster.pid"
+        cluster_dir = self.cluster_dir
+        pgdata = cluster_dir / "pgdata"
+        initialized = (pgdata / "PG_VERSION").exists()
+        pid_file = pgdata / "postmaster.pid"
         try:
             lines = pid_file.read_text(encoding="utf-8").splitlines()
         except (FileNotFoundError, NotADirectoryError):
@@ -218,12 +295,14 @@ class LocalServer:
                 port=int(lines[3]),
                 pid=int(lines[0]),
                 initialized=initialized,
+                cluster_dir=cluster_dir,
             )
         return ServerStatus(
             running=False,
             directory=self.directory,
             port=self._read_state().get("port"),
             initialized=initialized,
+            cluster_dir=cluster_dir,
         )
 
     # ---------------------------------------------------------------- lifecycle
@@ -233,7 +312,8 @@ class LocalServer:
         self.pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._give_to_server_user(self.pgdata)
         self._check_reachable()
-        fd, pwfile = tempfile.mkstemp(prefix=".pwfile-", dir=self.directory)
+        # Beside pgdata, so the server user can read it wherever the cluster lives.
+        fd, pwfile = tempfile.mkstemp(prefix=".pwfile-", dir=self.cluster_dir)
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -290,6 +370,8 @@ class LocalServer:
         current = self.status()
         if not current.running:
             bindir = find_bindir()
+            self._place_cluster()
+            current = self.status()
             if not current.initialized:
                 self._initdb(bindir)
             self._check_reachable()
@@ -361,6 +443,15 @@ class LocalServer:
         )
         log_event(_log, "warehouse.stopped", directory=str(self.directory))
         return True
+
+
+def _own_dir(path: Path) -> bool:
+    """``path`` is a real folder (no symlink) owned by this process's user."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -1,14 +1,16 @@
 """The local warehouse for real: a PostgreSQL server in its own folder, and the gold publish.
 
 Nothing is faked: the tests start Debian's PostgreSQL through ``LocalServer`` (one shared server
-for the session, plus one short-lived server for the stop/start cycle) and publish Arrow tables
-built here, shaped like the gold marts.
+for the session, plus short-lived servers for the stop/start cycle and the private-folder start)
+and publish Arrow tables built here, shaped like the gold marts.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 import threading
 import time
 from datetime import date
@@ -25,7 +27,13 @@ from lakehouse.settings import Settings
 from lakehouse.warehouse import testing
 from lakehouse.warehouse.publish import last_publish, publish_tables
 from lakehouse.warehouse.query import run_query
-from lakehouse.warehouse.server import LocalServer, WarehouseError, connect, require_target
+from lakehouse.warehouse.server import (
+    ROOT_CLUSTERS_DIR,
+    LocalServer,
+    WarehouseError,
+    connect,
+    require_target,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -137,6 +145,54 @@ def test_stop_start_cycle_on_its_own_folder(tmp_path: Path, monkeypatch):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def test_starts_from_a_private_folder_and_answers_queries(tmp_path: Path, monkeypatch):
+    """The common root setup: the lake (and so the warehouse folder) under a 0700 folder.
+
+    As root, PostgreSQL runs as 'postgres', which cannot traverse the private parent; the
+    cluster then lives under ROOT_CLUSTERS_DIR, recorded in server.json for stop and status.
+    """
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    lake = private / "lake"
+    monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(lake))
+    settings = Settings(lake_root=lake, _env_file=None)
+    server = LocalServer(settings)
+    assert server.directory == (lake / "_state" / "warehouse").resolve()
+    runner = CliRunner()
+    try:
+        started = runner.invoke(app, ["warehouse", "start"])
+        assert started.exit_code == 0, started.output
+        assert run_query(settings, "select current_database()").rows == [("lakehouse",)]
+        answer = runner.invoke(
+            app, ["sql", "--engine", "warehouse", "--format", "json", "select 41 + 1 as n"]
+        )
+        assert answer.exit_code == 0, answer.output
+        assert json.loads(answer.stdout) == [{"n": 42}]
+
+        status = server.status()
+        assert status.running
+        if os.geteuid() == 0:
+            state = json.loads((server.directory / "server.json").read_text(encoding="utf-8"))
+            assert Path(state["cluster_dir"]).parent == ROOT_CLUSTERS_DIR
+            assert status.cluster_dir == Path(state["cluster_dir"])
+            assert str(status.log_file).startswith(state["cluster_dir"])
+        assert runner.invoke(app, ["warehouse", "status"]).exit_code == 0
+
+        stopped = runner.invoke(app, ["warehouse", "stop"])
+        assert stopped.exit_code == 0 and "stopped" in stopped.output
+        assert not server.status().running
+        # A second start finds the same cluster (its data and password) again.
+        again = runner.invoke(app, ["warehouse", "start"])
+        assert again.exit_code == 0, again.output
+        assert run_query(settings, "select 1 as one").rows == [(1,)]
+    finally:
+        cluster = server.cluster_dir
+        server.stop()
+        if cluster != server.directory:
+            shutil.rmtree(cluster, ignore_errors=True)
+
+
 def test_publish_replaces_gold_and_records_the_build(warehouse_settings):
     first = publish_tables(
         warehouse_settings,
@@ -188,6 +244,68 @@ def test_publish_replaces_gold_and_records_the_build(warehouse_settings):
     ]
     bad = CliRunner().invoke(app, ["sql", "--engine", "warehouse", "select * from nope"])
     assert bad.exit_code == 1 and "nope" in bad.output
+
+
+def test_warehouse_sql_is_one_read_only_statement(warehouse_settings):
+    publish_tables(
+        warehouse_settings, {"agg_weather_daily": _daily(["berlin"], 14.6)}, build_id="ro"
+    )
+    before = _gold_rows(warehouse_settings)
+    runner = CliRunner()
+
+    def sql(query: str):
+        return runner.invoke(app, ["sql", "--engine", "warehouse", "--", query])
+
+    for query in (
+        "select 1; delete from agg_weather_daily",
+        "delete from agg_weather_daily; select 1",
+        "select ';'; select 2",
+    ):
+        result = sql(query)
+        assert result.exit_code == 2, (query, result.output)
+        assert result.stderr.splitlines() == [
+            "error: one statement at a time: the query holds 2 statements"
+        ]
+    for query in ("", " ; ", "-- nothing"):
+        result = sql(query)
+        assert result.exit_code == 2, (query, result.output)
+        assert "empty" in result.stderr
+    for query in (
+        "delete from agg_weather_daily",
+        "create table gold.x (a int)",
+        "drop table agg_weather_daily",
+    ):
+        result = sql(query)
+        assert result.exit_code == 1, (query, result.output)
+        assert len(result.stderr.splitlines()) == 1 and "read-only" in result.stderr
+    # Nor files of the server: analyst SQL does not run as the cluster's superuser.
+    target = Path(tempfile.mkdtemp(prefix="lakehouse-copy-", dir="/var/tmp")) / "x.csv"
+    target.parent.chmod(0o777)
+    try:
+        for query in (
+            f"copy (select 1) to '{target}'",
+            "select pg_read_file('/etc/hostname')",
+            "select * from pg_ls_dir('/')",
+            "set role lakehouse",
+        ):
+            result = sql(query)
+            assert result.exit_code == 1, (query, result.output)
+            assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert not target.exists()
+    finally:
+        shutil.rmtree(target.parent, ignore_errors=True)
+    # One line even where PostgreSQL's message echoes the query with a caret.
+    syntax = sql("select from from")
+    assert syntax.exit_code == 1 and len(syntax.stderr.splitlines()) == 1, syntax.stderr
+    assert _gold_rows(warehouse_settings) == before
+
+    # Values print verbatim (no markup) and floats as people read them.
+    table = sql("select '[/x]' as a, '[bold]x[/bold]' as b, 0.1::float8 + 0.2::float8 as c")
+    assert table.exit_code == 0, table.output
+    assert "[/x]" in table.stdout and "[bold]x[/bold]" in table.stdout
+    assert "0.3 " in table.stdout and "0.30000000000000004" not in table.stdout
+    one = sql("select city from agg_weather_daily limit 1;")
+    assert one.exit_code == 0 and "berlin" in one.stdout
 
 
 def test_failed_publish_leaves_the_published_gold_unchanged(warehouse_settings):
