@@ -85,7 +85,7 @@ def classpath(jars: Sequence[Path]) -> str:
 
 
 def ivy_jar() -> Path:
-    """Ivy's jar as shipped in the ``pyspark`` wheel (the resolver behind ``spark.jars.packages``)."""
+    """Ivy's jar from the ``pyspark`` wheel (the resolver behind ``spark.jars.packages``)."""
     import importlib.util
 
     spec = importlib.util.find_spec("pyspark")
@@ -93,7 +93,7 @@ def ivy_jar() -> Path:
         raise KafkaJarsError("pyspark is not installed; run `uv sync` first")
     found = sorted(Path(next(iter(spec.submodule_search_locations)), "jars").glob("ivy-*.jar"))
     if not found:
-        raise KafkaJarsError("Ivy's jar was not found in the pyspark wheel (pyspark/jars/ivy-*.jar)")
+        raise KafkaJarsError("Ivy's jar is missing from the pyspark wheel (pyspark/jars/ivy-*.jar)")
     return found[-1]
 
 
@@ -170,9 +170,7 @@ def resolve(modules: Sequence[Module], folder: Path, *, java: str = "java") -> l
                     "could not fetch Kafka's jars from Maven Central (Ivy exit "
                     f"{result.returncode}):\n{(result.stdout + result.stderr).strip()[-2000:]}"
                 )
-            (work / _MANIFEST).write_text(
-                "\n".join(j.name for j in jars) + "\n", encoding="utf-8"
-            )
+            (work / _MANIFEST).write_text("\n".join(j.name for j in jars) + "\n", encoding="utf-8")
             (work / "ivy.xml").unlink()
             if folder.exists():  # an incomplete earlier attempt
                 shutil.rmtree(folder)
