@@ -51,7 +51,13 @@ from lakehouse.landing import land_body
 from lakehouse.log import get_logger, log_event
 from lakehouse.settings import Settings
 from lakehouse.source_settings import env_name
-from lakehouse.sources import IngestRequest, IngestResult, ProgressHook, TargetOutcome
+from lakehouse.sources import (
+    IngestRequest,
+    IngestResult,
+    ProgressHook,
+    TargetOutcome,
+    WindowError,
+)
 from lakehouse.sources._common import (
     Clock,
     NotSupportedYet,
@@ -351,6 +357,25 @@ class _TablePoll:
 # ------------------------------------------------------------------ the source
 
 
+def _cdc_not_supported(contract: Contract) -> str:
+    return (
+        f"not supported yet: change data capture (capture: cdc) for source "
+        f"{contract.name!r}; capture: polling reads the tables by watermark"
+    )
+
+
+def check_request(contract: Contract, request: IngestRequest) -> None:
+    """Refuse, before anything runs, what this kind cannot do (``lakehouse ingest`` exit 2)."""
+    src = contract.source
+    if isinstance(src, PostgresSource) and src.capture == "cdc":
+        raise WindowError(_cdc_not_supported(contract))
+    if request.start_date or request.end_date:
+        raise WindowError(
+            f"source {contract.name} (kind postgres) takes no dates: each poll reads the rows "
+            "from the stored watermark (minus the overlap) on"
+        )
+
+
 def run(
     settings: Settings,
     contract: Contract,
@@ -362,10 +387,7 @@ def run(
     if not isinstance(src, PostgresSource):
         raise TypeError(f"source {contract.name!r} is kind {src.kind!r}, not postgres")
     if src.capture == "cdc":
-        raise NotSupportedYet(
-            f"not supported yet: change data capture (capture: cdc) for source "
-            f"{contract.name!r}; capture: polling reads the tables by watermark"
-        )
+        raise NotSupportedYet(_cdc_not_supported(contract))
     report = progress or (lambda _key, _text: None)
     clock = Clock()
     lake = settings.lake

@@ -47,7 +47,13 @@ from lakehouse.http import RETRY_EXCEPTIONS, RETRY_STATUS_MIN, RETRY_STATUSES, a
 from lakehouse.landing import land_body
 from lakehouse.log import get_logger, log_event
 from lakehouse.settings import Settings
-from lakehouse.sources import IngestRequest, IngestResult, ProgressHook, TargetOutcome
+from lakehouse.sources import (
+    IngestRequest,
+    IngestResult,
+    ProgressHook,
+    TargetOutcome,
+    WindowError,
+)
 from lakehouse.sources._common import (
     Clock,
     NotSupportedYet,
@@ -289,6 +295,25 @@ def _not_json_warning(count: int) -> str:
     )
 
 
+def _not_supported(contract: Contract, src: StreamSource) -> str:
+    return (
+        f"not supported yet: producing to Kafka (topic {src.topic!r}) for source "
+        f"{contract.name!r}; without topic: the stream lands in batches"
+    )
+
+
+def check_request(contract: Contract, request: IngestRequest) -> None:
+    """Refuse, before anything runs, what this kind cannot do (``lakehouse ingest`` exit 2)."""
+    src = contract.source
+    if isinstance(src, StreamSource) and src.topic:
+        raise WindowError(_not_supported(contract, src))
+    if request.start_date or request.end_date:
+        raise WindowError(
+            f"source {contract.name} (kind stream) takes no dates: it resumes from its stored "
+            "position; bound a run with --max-records or --max-seconds"
+        )
+
+
 def run(
     settings: Settings,
     contract: Contract,
@@ -302,10 +327,7 @@ def run(
     if not isinstance(src, StreamSource):
         raise TypeError(f"source {contract.name!r} is kind {src.kind!r}, not stream")
     if src.topic:
-        raise NotSupportedYet(
-            f"not supported yet: producing to Kafka (topic {src.topic!r}) for source "
-            f"{contract.name!r}; without topic: the stream lands in batches"
-        )
+        raise NotSupportedYet(_not_supported(contract, src))
     report = progress or (lambda _key, _text: None)
     clock = Clock()
     lake = settings.lake
