@@ -5,8 +5,9 @@ a contract, not Python), one task per entity running the Spark job of
 :mod:`spark.landing_to_bronze` in-process on a local Delta session (or the session of the worker,
 if one is running), and a run record per entity written by the job.
 
-Stages: Session (local Spark with Delta, quiet) -> Transform+Load (per entity: read new objects,
-validate, MERGE into bronze, quarantine rejects) -> Result (the run records, one per entity).
+Stages: Plan (per entity: list landing objects, compare with the ledger, no Spark) -> Session
+(local Spark with Delta, quiet; only when there is new work) -> Transform+Load (read new objects,
+parse by layout, validate, MERGE into bronze, quarantine rejects) -> Result (the run records).
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ def landing_to_bronze(source: str, entity: str, settings: Settings) -> dict[str,
     from spark.landing_to_bronze import run
     from spark.session import get_session
 
-    spark = get_session(settings, f"bronze-{source}")
-    return asdict(run(spark, settings.lake, source, entity))
+    # The session starts only when there are new objects: a run with nothing to do lists the
+    # landing and reads the ledger in plain Python and returns in a second or two.
+    return asdict(
+        run(lambda: get_session(settings, f"bronze-{source}"), settings.lake, source, entity)
+    )
 
 
 # ---------------------------------------------------------------- Flow

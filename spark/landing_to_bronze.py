@@ -2,21 +2,23 @@
 
 Steps of one run (see ``docs/architecture.md``, section Bronze):
 
-1. list the landing objects and drop those the ledger already holds; none new -> stop, commit
-   nothing;
-2. read the new objects, reject unreadable envelopes, non-2xx responses and altered bodies;
-3. parse bodies with the contract-derived schema (the source system's parser, e.g. Open-Meteo's
-   column arrays -> one row per city and UTC hour) and validate each row against the contract:
-   missing required fields, wrong types and values outside physical ranges go to quarantine with
-   the reason, the source object and the batch; the object's good rows still flow;
-4. keep the most recently fetched row per natural key, then MERGE into
-   ``<lake>/bronze/<table>`` (latest ``_fetched_at`` wins, ties keep the existing row, so a
-   re-run is a no-op) and insert-only MERGE the rejects into ``<lake>/quarantine/<table>``;
+1. list the landing objects and drop those the ledger already holds, in plain Python (a local
+   lake needs no Spark for this); none new -> stop, start no Spark session, commit nothing;
+2. open the new objects on the executors: an empty or corrupt object, a broken envelope, a
+   non-2xx HTTP answer or an altered body becomes one quarantine row with its reason;
+3. parse the bodies by the entity's layout (:mod:`spark.layouts`: column arrays, records with
+   nested arrays, JSON lines, Debezium change events, CSV, Parquet, SAS7BDAT, text) into rows of
+   raw values, and validate each row against the contract (:mod:`spark.validate`): missing
+   required fields, wrong types, values outside ranges or not allowed go to quarantine with the
+   reason, the natural key, the source object and the batch; the object's good rows still flow;
+4. keep one row per natural key by the contract's late-record policy, then MERGE into
+   ``<lake>/bronze/<table>`` (latest fetch, latest version or first wins; a re-run is a no-op)
+   and insert-only MERGE the rejects into ``<lake>/quarantine/<table>``;
 5. record the objects in the ledger, then the run record.
 
 Local use goes through ``lakehouse bronze <source>``; on EMR the same file is submitted as-is::
 
-    spark-submit spark/landing_to_bronze.py --source weather --lake-root s3://bucket/lake
+    spark-submit spark/landing_to_bronze.py --source <source> --lake-root s3://bucket/lake
 """
 
 from __future__ import annotations
@@ -35,20 +37,13 @@ import time  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
-from delta.tables import DeltaTable  # noqa: E402
-from pyspark.sql import DataFrame, SparkSession, Window  # noqa: E402
-from pyspark.sql import functions as F  # noqa: E402
-
 from lakehouse import log  # noqa: E402
 from lakehouse.contracts import Contract, Entity, load_contract  # noqa: E402
 from lakehouse.lake import Lake  # noqa: E402
 from lakehouse.runs import new_run_id, record_run  # noqa: E402
-from spark import delta_log, ledger  # noqa: E402
-from spark.landing_reader import list_objects, read_objects  # noqa: E402
-from spark.parsers import parser_for  # noqa: E402
+from spark import storage  # noqa: E402
+from spark.fields import EVENT_COLUMN, OP_COLUMN, VERSION_COLUMN, EntityPlan, plan  # noqa: E402
 from spark.paths import LakeUris  # noqa: E402
-from spark.schema import QUARANTINE_SCHEMA, bronze_schema  # noqa: E402
-from spark.validate import PROBLEMS, apply_checks, is_valid, quarantine_columns, raw  # noqa: E402
 
 STEP = "bronze"
 logger = log.get_logger("bronze")
@@ -92,90 +87,67 @@ def _iso(ts: datetime) -> str:
     return ts.isoformat().replace("+00:00", "Z")
 
 
-def table_version(spark: SparkSession, uri: str) -> int | None:
+class _Session:
+    """The Spark session, started on first use only (a run with nothing new never needs one)."""
+
+    def __init__(self, spark) -> None:  # noqa: ANN001 - a session or a factory of one
+        self._spark = spark
+        self.started = False
+
+    def get(self):  # noqa: ANN201
+        from pyspark.sql import SparkSession
+
+        if not isinstance(self._spark, SparkSession):
+            self._spark = self._spark()
+        self.started = True
+        return self._spark
+
+
+def table_version(session: _Session, uri: str) -> int | None:
     """Latest commit version of the Delta table at ``uri``, or None if there is no table."""
-    return delta_log.latest_version(spark, uri)
+    if not storage.is_uri(uri):
+        return storage.delta_version(uri)
+    from spark import delta_log
+
+    return delta_log.latest_version(session.get(), uri)
 
 
-def _bronze_rows(valid: DataFrame, entity: Entity, schema) -> DataFrame:  # noqa: ANN001
-    """Typed bronze columns, one row per natural key: the most recently fetched one."""
-    event = entity.event_time.column
-    typed = valid.withColumn(entity.partition_by, F.to_date(F.col(event)))
-    latest_first = Window.partitionBy(*entity.natural_key).orderBy(
-        F.col("_fetched_at").desc(), F.col("_landing_path").desc(), F.col("_pos").desc()
-    )
-    deduped = typed.withColumn("_rank", F.row_number().over(latest_first)).where("_rank = 1")
-    # One task per date: every task would otherwise write a small file into every date folder
-    # (tasks x dates files), and small files cost the write, every reader and the next MERGE.
-    deduped = deduped.repartition(entity.partition_by)
-    return deduped.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
+def _rows_in_table(session: _Session, uri: str) -> int | None:
+    if not storage.is_uri(uri):
+        return storage.delta_row_count(uri)
+    from delta.tables import DeltaTable
+
+    spark = session.get()
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return None
+    return spark.read.format("delta").load(uri).count()
 
 
-def _merge_bronze(spark: SparkSession, rows: DataFrame, uri: str, entity: Entity) -> dict[str, int]:
-    """Upsert ``rows`` into the bronze table; returns inserted/updated row counts."""
-    version = table_version(spark, uri)
-    if version is None:
-        # First load: a plain write is one commit; MERGE into a new empty table costs a create
-        # commit and several jobs for the same result.
-        rows.write.format("delta").partitionBy(entity.partition_by).mode("append").save(uri)
-    else:
-        keys = [*entity.natural_key, entity.partition_by]
-        condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
-        # Delta prunes the target's files only on literal partition predicates, not on the join
-        # condition: without this list a MERGE of one new day reads the whole history.
-        dates = sorted(r[0] for r in rows.select(entity.partition_by).distinct().collect())
-        if dates:
-            listed = ", ".join(f"DATE'{d.isoformat()}'" for d in dates)
-            condition += f" AND t.`{entity.partition_by}` IN ({listed})"
-        merge = DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), condition)
-        if entity.late_record_policy == "latest_fetched_at_wins":
-            # Strictly newer only: an equal _fetched_at is the same fetch seen again (a re-run).
-            merge = merge.whenMatchedUpdateAll(condition="s._fetched_at > t._fetched_at")
-        merge.whenNotMatchedInsertAll().execute()
-    info = delta_log.commit_info(spark, uri, table_version(spark, uri) or 0)
-    metrics = info.get("operationMetrics", {})
-    if info.get("operation") == "MERGE":
-        return {
-            "inserted": int(metrics.get("numTargetRowsInserted", 0)),
-            "updated": int(metrics.get("numTargetRowsUpdated", 0)),
-        }
-    return {"inserted": int(metrics.get("numOutputRows", 0)), "updated": 0}
+def _processed(session: _Session, ledger_uri: str) -> set[str]:
+    if not storage.is_uri(ledger_uri):
+        return storage.ledger_keys(ledger_uri)
+    from spark import ledger
 
-
-def _merge_quarantine(spark: SparkSession, rows: DataFrame, uri: str) -> None:
-    """Insert rejects not yet in the quarantine table (keyed by object, key and hour)."""
-    keys = ["_landing_path", "city_id", "observed_at"]
-    unique = rows.dropDuplicates(keys)
-    if table_version(spark, uri) is None:
-        unique.write.format("delta").mode("append").save(uri)
-        return
-    # Insert-only: re-processing an object adds no duplicate rejects.
-    condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    (
-        DeltaTable.forPath(spark, uri)
-        .alias("t")
-        .merge(unique.alias("s"), condition)
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    return ledger.processed_keys(session.get(), ledger_uri)
 
 
 def run(
-    spark: SparkSession,
+    spark,  # noqa: ANN001 - a SparkSession, or a function returning one (started only if needed)
     lake: LakeUris | Lake | str | Path,
     source: str,
-    entity: str = "hourly",
+    entity: str | None = None,
     *,
     contract: Contract | None = None,
 ) -> BronzeResult:
     """Process the new landing objects of ``source``/``entity`` into bronze and quarantine.
 
     Args:
-        spark: a Delta-enabled session (:func:`spark.session.get_session`).
+        spark: a Delta-enabled session (:func:`spark.session.get_session`), or a function that
+            returns one: it is called only when there are new objects to load.
         lake: the lake: a local folder, a :class:`Lake`, an ``s3://`` root or :class:`LakeUris`.
-        source: contract name, e.g. ``weather``.
-        entity: entity of the contract, e.g. ``hourly``.
-        contract: the contract to use instead of ``lakehouse/contracts/<source>.yml`` (tests).
+        source: contract name.
+        entity: entity of the contract (default: its only entity).
+        contract: the contract to use instead of ``<contracts dir>/<source>.yml`` (tests).
 
     Returns:
         What the run did; also written as the run record when the lake is a local folder.
@@ -185,6 +157,12 @@ def run(
     """
     uris = lake if isinstance(lake, LakeUris) else LakeUris.of(lake)
     contract = contract or load_contract(source)
+    if entity is None:
+        if len(contract.entities) != 1:
+            raise ValueError(
+                f"contract {source!r} has entities {sorted(contract.entities)}: name one"
+            )
+        entity = next(iter(contract.entities))
     ent = contract.entity(entity)
     table = ent.bronze_table
     started = datetime.now(UTC)
@@ -200,7 +178,7 @@ def run(
         started_at=_iso(started),
     )
     try:
-        _process(spark, uris, contract, ent, result, started)
+        _process(_Session(spark), uris, contract, ent, result, started)
     except Exception as exc:
         result.status = "failed"
         result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -215,25 +193,22 @@ def run(
 
 
 def _process(
-    spark: SparkSession,
+    session: _Session,
     uris: LakeUris,
     contract: Contract,
     ent: Entity,
     result: BronzeResult,
     started: datetime,
 ) -> None:
-    # Bronze timestamps are UTC whatever the cluster's zone; time patterns parse strictly.
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
-    spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
-    # A field added to the contract becomes a new bronze column instead of a failed MERGE.
-    spark.conf.set("spark.databricks.delta.schema.autoMerge.enabled", "true")
-    source, entity, table = result.source, result.entity, result.table
-    parser = parser_for(contract.source.system)
+    source, table = result.source, result.table
+    entity_plan = plan(contract, ent)
+    landing = uris.landing(source, ent.landing or result.entity)
 
-    result.delta_version_before = table_version(spark, result.bronze_path)
-    landed = list_objects(spark, uris.landing(source, entity))
-    done = ledger.processed_keys(spark, result.ledger_path)
-    new = {k: p for k, p in landed.items() if k not in done}
+    # Step 1 without Spark (local lakes): list, compare with the ledger, stop if nothing is new.
+    result.delta_version_before = table_version(session, result.bronze_path)
+    landed = storage.list_objects(landing)
+    done = _processed(session, result.ledger_path)
+    new = {k: ref for k, ref in landed.items() if k not in done}
     result.objects_seen = len(landed)
     result.objects_processed = len(new)
     log.log_event(
@@ -241,77 +216,19 @@ def _process(
     )
     if not new:
         result.delta_version_after = result.delta_version_before
-        result.rows_in_table = _count(spark, result.bronze_path)
+        result.rows_in_table = _rows_in_table(session, result.bronze_path)
         log.log_event(logger, "bronze.nothing_new", table=table)
         return
 
-    ingested_at = F.lit(started).cast("timestamp")
-    objects = read_objects(spark, list(new.values()), ingested_at)
-    candidates = parser.explode(objects, contract, ent)
-    checks = parser.checks(ent)
-    validated = apply_checks(candidates, checks, F.col("_object_problem")).withColumn(
-        ent.event_time.column, parser.event_time(ent)
-    )
-    # One read and parse of the objects feeds the counts, the quarantine and the bronze rows.
-    validated = validated.persist()
-    raw_record = F.to_json(F.struct(*[F.col(raw(c.name)).alias(c.name) for c in checks]))
-    quarantine = (
-        validated.where(~is_valid())
-        .select(
-            F.col("city_id"),
-            F.col(ent.event_time.column).alias("observed_at"),
-            *[v.alias(k) for k, v in quarantine_columns().items()],
-            F.coalesce(F.col("_record"), raw_record).alias("record"),
-            "_batch_id",
-            "_landing_path",
-            "_fetched_at",
-            "_ingested_at",
-            "_source_sha256",
-        )
-        .select(*[F.col(f.name).cast(f.dataType) for f in QUARANTINE_SCHEMA.fields])
-    )
-    # One small aggregation gives every count and the batch ids of the run.
-    row_counts = validated.groupBy(is_valid().alias("ok"), "_batch_id").count().collect()
-    result.rows_valid = sum(r["count"] for r in row_counts if r["ok"])
-    result.rows_quarantined = sum(r["count"] for r in row_counts if not r["ok"])
-    # Every candidate row is valid or quarantined; unreadable objects count as one row each.
-    result.rows_read = result.rows_valid + result.rows_quarantined
-    total = result.rows_read
-    result.quarantine_rate = round(result.rows_quarantined / total, 6) if total else 0.0
-    result.batch_ids = sorted({r["_batch_id"] for r in row_counts if r["_batch_id"] is not None})
-    log.log_event(
-        logger,
-        "bronze.validated",
-        table=table,
-        rows_read=result.rows_read,
-        rows_valid=result.rows_valid,
-        rows_quarantined=result.rows_quarantined,
-    )
-
-    if result.rows_quarantined:
-        _merge_quarantine(spark, quarantine, result.quarantine_path)
-        log.log_event(logger, "bronze.quarantined", table=table, rows=result.rows_quarantined)
-    schema = bronze_schema(ent, parser.CONTEXT)
-    if result.rows_valid:
-        rows = _bronze_rows(
-            validated.where(is_valid()).drop(PROBLEMS, "_object_problem", "_record"), ent, schema
-        )
-        written = _merge_bronze(spark, rows, result.bronze_path, ent)
-        result.rows_inserted, result.rows_updated = written["inserted"], written["updated"]
-        result.rows_written = result.rows_inserted + result.rows_updated
-        log.log_event(
-            logger,
-            "bronze.merged",
-            table=table,
-            inserted=result.rows_inserted,
-            updated=result.rows_updated,
-        )
-    result.delta_version_after = table_version(spark, result.bronze_path)
-    ledger.record_processed(
-        spark, result.ledger_path, new, result.run_id, result.delta_version_after, started
-    )
-    result.rows_in_table = _count(spark, result.bronze_path)
-    validated.unpersist()
+    spark = session.get()
+    # Bronze timestamps are UTC whatever the cluster's zone; time patterns parse strictly.
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+    # A field added to the contract becomes a new bronze column instead of a failed MERGE.
+    spark.conf.set("spark.databricks.delta.schema.autoMerge.enabled", "true")
+    _load(spark, entity_plan, list(new.values()), result, started)
+    _record_ledger(spark, result, new, started)
+    result.rows_in_table = _rows_in_table(session, result.bronze_path)
     log.log_event(
         logger,
         "bronze.done",
@@ -321,10 +238,284 @@ def _process(
     )
 
 
-def _count(spark: SparkSession, uri: str) -> int | None:
-    if not DeltaTable.isDeltaTable(spark, uri):
+def _record_ledger(spark, result: BronzeResult, new: dict, started: datetime) -> None:  # noqa: ANN001
+    from spark import ledger
+
+    result.delta_version_after = table_version(_Session(spark), result.bronze_path)
+    ledger.record_processed(
+        spark,
+        result.ledger_path,
+        {k: ref.path for k, ref in new.items()},
+        result.run_id,
+        result.delta_version_after,
+        started,
+    )
+
+
+def _load(
+    spark, entity_plan: EntityPlan, refs: list, result: BronzeResult, started: datetime
+) -> None:  # noqa: ANN001
+    from pyspark.sql import functions as F
+
+    from spark.layouts import read_candidates
+    from spark.schema import bronze_schema, quarantine_schema
+    from spark.validate import FATAL, PROBLEMS, apply_checks, is_valid, quarantine_columns
+
+    ent = entity_plan.entity
+    table = result.table
+    ingested_at = F.lit(started).cast("timestamp")
+    candidates = read_candidates(spark, entity_plan, refs, ingested_at)
+    validated = apply_checks(candidates, entity_plan.row_checks, F.col(FATAL))
+    validated = _with_event_time(spark, validated, entity_plan)
+    # One read and parse of the objects feeds the counts, the quarantine and the bronze rows.
+    validated = validated.persist()
+    try:
+        record = F.to_json(F.struct(*[F.col(c.raw_col).alias(c.name) for c in entity_plan.checks]))
+        key = F.to_json(
+            F.struct(*[F.col(f"raw__{k}").alias(k) for k in _key_names(ent)]),
+            {"ignoreNullFields": "false"},
+        )
+        schema = quarantine_schema(ent)
+        quarantine = (
+            validated.where(~is_valid())
+            .select(
+                key.alias("key"),
+                F.col(ent.event_time.column),
+                *[v.alias(k) for k, v in quarantine_columns().items()],
+                F.coalesce(F.col("_record"), record).alias("record"),
+                "_batch_id",
+                "_landing_path",
+                "_fetched_at",
+                "_ingested_at",
+                "_source_sha256",
+            )
+            .select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
+        )
+        # One small aggregation gives every count and the batch ids of the run.
+        row_counts = validated.groupBy(is_valid().alias("ok"), "_batch_id").count().collect()
+        result.rows_valid = sum(r["count"] for r in row_counts if r["ok"])
+        result.rows_quarantined = sum(r["count"] for r in row_counts if not r["ok"])
+        # Every candidate row is valid or quarantined; unreadable objects count as one row each.
+        result.rows_read = result.rows_valid + result.rows_quarantined
+        total = result.rows_read
+        result.quarantine_rate = round(result.rows_quarantined / total, 6) if total else 0.0
+        result.batch_ids = sorted(
+            {r["_batch_id"] for r in row_counts if r["_batch_id"] is not None}
+        )
+        log.log_event(
+            logger,
+            "bronze.validated",
+            table=table,
+            rows_read=result.rows_read,
+            rows_valid=result.rows_valid,
+            rows_quarantined=result.rows_quarantined,
+        )
+        if result.rows_quarantined:
+            _merge_quarantine(spark, quarantine, result.quarantine_path, ent)
+            log.log_event(logger, "bronze.quarantined", table=table, rows=result.rows_quarantined)
+        if result.rows_valid:
+            rows = _bronze_rows(
+                validated.where(is_valid()).drop(PROBLEMS, FATAL, "_record"),
+                entity_plan,
+                bronze_schema(ent),
+            )
+            written = _merge_bronze(spark, rows, result.bronze_path, entity_plan)
+            result.rows_inserted, result.rows_updated = written["inserted"], written["updated"]
+            result.rows_written = result.rows_inserted + result.rows_updated
+            log.log_event(
+                logger,
+                "bronze.merged",
+                table=table,
+                inserted=result.rows_inserted,
+                updated=result.rows_updated,
+            )
+    finally:
+        validated.unpersist()
+
+
+def _key_names(ent: Entity) -> list[str]:
+    names = {f.name for f in ent.fields}
+    return [k for k in ent.key_fields if k in names]
+
+
+def _zone_ids(spark) -> list[str]:  # noqa: ANN001
+    zones = spark.sparkContext._jvm.java.time.ZoneId.getAvailableZoneIds()
+    return sorted(str(z) for z in zones)
+
+
+def _with_event_time(spark, frame, entity_plan: EntityPlan):  # noqa: ANN001, ANN202
+    """The UTC event time, its partition date and the layout's extra columns."""
+    from pyspark.sql import functions as F
+
+    from spark.schema import EPOCH_FORMATS, partition_is_derived
+    from spark.validate import PROBLEMS, problem_struct
+
+    ent = entity_plan.entity
+    event = ent.event_time
+    local = F.col(EVENT_COLUMN)
+    zone = event.timezone
+    if event.format in EPOCH_FORMATS or zone.upper() in ("UTC", "GMT", "Z", "ETC/UTC"):
+        utc = local
+    elif zone.startswith("offset_field:"):
+        offset = zone.split(":", 1)[1]
+        # Wall time of the record's zone, shifted by its offset (seconds east of UTC).
+        utc = F.timestamp_seconds(F.unix_seconds(local) - F.col(offset))
+    elif zone.startswith("field:"):
+        name = zone.split(":", 1)[1]
+        known = F.col(name).isin(*_zone_ids(spark))
+        utc = F.when(known, F.to_utc_timestamp(local, F.when(known, F.col(name))))
+        bad = F.col(PROBLEMS).isNull() & F.col(name).isNotNull() & ~known
+        problem = problem_struct(
+            F.lit(name),
+            F.col(name),
+            F.concat(F.lit(f"{name}="), F.col(name), F.lit(" is not a valid time zone")),
+        )
+        frame = frame.withColumn(PROBLEMS, F.when(bad, F.array(problem)).otherwise(F.col(PROBLEMS)))
+    else:
+        utc = F.to_utc_timestamp(local, zone)
+    frame = frame.withColumn(event.column, utc)
+    if partition_is_derived(ent):
+        frame = frame.withColumn(ent.partition_by, F.to_date(F.col(event.column)))
+    if ent.layout.type == "debezium":
+        frame = frame.withColumn(OP_COLUMN, F.col(f"raw__{OP_COLUMN}")).withColumn(
+            "_deleted", F.col(OP_COLUMN) == "d"
+        )
+    if entity_plan.version_column == VERSION_COLUMN:
+        frame = frame.withColumn(VERSION_COLUMN, F.col(f"raw__{VERSION_COLUMN}"))
+    return frame
+
+
+def _version_order(entity_plan: EntityPlan) -> list:
+    """Sort keys, greatest version first (a version path is compared as a number when it is one)."""
+    from pyspark.sql import functions as F
+
+    column = entity_plan.version_column
+    if column == VERSION_COLUMN:
+        number = F.col(column).cast("decimal(38,9)")
+        return [number.desc_nulls_last(), F.col(column).desc_nulls_last()]
+    return [F.col(column).desc_nulls_last()]
+
+
+def _bronze_rows(valid, entity_plan: EntityPlan, schema):  # noqa: ANN001, ANN202
+    """Typed bronze columns, one row per natural key: the winner of the late-record policy."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    ent = entity_plan.entity
+    policy = ent.late_records.policy
+    tie = [F.col("_fetched_at"), F.col("_landing_path"), F.col("_pos")]
+    if policy == "first_wins":
+        order = [c.asc() for c in tie]
+    elif policy == "latest_version_wins":
+        order = [*_version_order(entity_plan), *[c.desc() for c in tie]]
+    else:
+        order = [c.desc() for c in tie]
+    window = Window.partitionBy(*ent.natural_key).orderBy(*order)
+    deduped = valid.withColumn("_rank", F.row_number().over(window)).where("_rank = 1")
+    # One task per date: every task would otherwise write a small file into every date folder
+    # (tasks x dates files), and small files cost the write, every reader and the next MERGE.
+    deduped = deduped.repartition(ent.partition_by)
+    return deduped.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
+
+
+def _update_condition(entity_plan: EntityPlan) -> str | None:
+    """When a MERGE replaces the table's row with the incoming one (None: never)."""
+    policy = entity_plan.entity.late_records.policy
+    # Strictly newer only: an equal _fetched_at is the same fetch seen again (a re-run).
+    newer_fetch = "s._fetched_at > t._fetched_at"
+    if policy == "first_wins":
         return None
-    return spark.read.format("delta").load(uri).count()
+    if policy == "latest_fetched_at_wins":
+        return newer_fetch
+    v = f"`{entity_plan.version_column}`"
+    if entity_plan.version_column == VERSION_COLUMN:
+        sn, tn = (f"try_cast({x}.{v} AS DECIMAL(38,9))" for x in ("s", "t"))
+        greater = f"coalesce({sn} > {tn}, s.{v} > t.{v})"
+        equal = f"coalesce({sn} = {tn}, s.{v} = t.{v})"
+    else:
+        greater, equal = f"s.{v} > t.{v}", f"s.{v} = t.{v}"
+    return f"({greater}) OR (({equal}) AND {newer_fetch})"
+
+
+def _merge_bronze(spark, rows, uri: str, entity_plan: EntityPlan) -> dict[str, int]:  # noqa: ANN001
+    """Upsert ``rows`` into the bronze table; returns inserted/updated row counts."""
+    from delta.tables import DeltaTable
+
+    from spark import delta_log
+
+    ent = entity_plan.entity
+    version = delta_log.latest_version(spark, uri)
+    if version is None:
+        # First load: a plain write is one commit; MERGE into a new empty table costs a create
+        # commit and several jobs for the same result.
+        rows.write.format("delta").partitionBy(ent.partition_by).mode("append").save(uri)
+    else:
+        keys = list(dict.fromkeys([*ent.natural_key, ent.partition_by]))
+        condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        # Delta prunes the target's files only on literal partition predicates, not on the join
+        # condition: without this list a MERGE of one new day reads the whole history.
+        values = sorted(
+            r[0] for r in rows.select(ent.partition_by).distinct().collect() if r[0] is not None
+        )
+        if values:
+            condition += (
+                f" AND t.`{ent.partition_by}` IN ({', '.join(_literal(v) for v in values)})"
+            )
+        merge = DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), condition)
+        update = _update_condition(entity_plan)
+        if update is not None:
+            merge = merge.whenMatchedUpdateAll(condition=update)
+        merge.whenNotMatchedInsertAll().execute()
+    info = delta_log.commit_info(spark, uri, delta_log.latest_version(spark, uri) or 0)
+    metrics = info.get("operationMetrics", {})
+    if info.get("operation") == "MERGE":
+        return {
+            "inserted": int(metrics.get("numTargetRowsInserted", 0)),
+            "updated": int(metrics.get("numTargetRowsUpdated", 0)),
+        }
+    return {"inserted": int(metrics.get("numOutputRows", 0)), "updated": 0}
+
+
+def _literal(value: object) -> str:
+    """A partition value as a SQL literal (dates are the usual partition)."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP'{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE'{value.isoformat()}'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _merge_quarantine(spark, rows, uri: str, ent: Entity) -> None:  # noqa: ANN001
+    """Insert rejects not yet in the quarantine table (keyed by object, key, time and record)."""
+    from delta.tables import DeltaTable
+
+    from spark import delta_log
+
+    keys = ["_landing_path", "key", ent.event_time.column, "record"]
+    unique = rows.dropDuplicates(keys)
+    if delta_log.latest_version(spark, uri) is None:
+        unique.write.format("delta").mode("append").save(uri)
+        return
+    existing = set(spark.read.format("delta").load(uri).columns)
+    if not set(keys) <= existing:
+        # A quarantine table from before the generic schema: add the new columns, keep its rows.
+        unique.write.format("delta").mode("append").option("mergeSchema", "true").save(uri)
+        return
+    # Insert-only: re-processing an object adds no duplicate rejects.
+    condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    (
+        DeltaTable.forPath(spark, uri)
+        .alias("t")
+        .merge(unique.alias("s"), condition)
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
 
 
 def _parse_layers(values: list[str]) -> dict[str, str]:
@@ -342,10 +533,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="landing_to_bronze",
         description="Load new landing objects of a source entity into its bronze Delta table.",
-        epilog="example: spark-submit spark/landing_to_bronze.py --source weather "
+        epilog="example: spark-submit spark/landing_to_bronze.py --source <source> "
         "--lake-root s3://acme-lake",
     )
-    parser.add_argument("--source", required=True, help="contract name, e.g. weather")
+    parser.add_argument("--source", required=True, help="contract name (a file of the contracts folder)")
     parser.add_argument(
         "--entity", action="append", help="entity of the contract (repeatable; default: all)"
     )
@@ -370,11 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     uris = LakeUris.of(lake_root, _parse_layers(args.layer_root))
     contract = load_contract(args.source)
     entities = args.entity or list(contract.entities)
-    spark = get_session(settings, f"bronze-{args.source}")
+    session = _Session(lambda: get_session(settings, f"bronze-{args.source}"))
     status = 0
     for entity in entities:
         try:
-            result = run(spark, uris, args.source, entity, contract=contract)
+            result = run(session.get, uris, args.source, entity, contract=contract)
             print(json.dumps(asdict(result), default=str))
         except BronzeJobError as exc:
             print(str(exc), file=sys.stderr)

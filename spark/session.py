@@ -15,6 +15,7 @@ are set here.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -55,6 +56,9 @@ def local_session(settings: Settings, app_name: str = "lakehouse") -> SparkSessi
     """Start (or reuse) the quiet local Delta session described in the module docstring."""
     # Bind to loopback: a laptop's changing (or absent) network must not break a local run.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers (the object readers) run this interpreter, so they import the project and
+    # its packages whatever `python3` is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
     java_opts = f"-Dlog4j2.configurationFile=file:{LOG4J_CONFIG} -Dderby.system.home=/tmp"
     conf = {

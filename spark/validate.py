@@ -1,10 +1,10 @@
 """Row-level validation: raw string values become typed columns or reasons to quarantine the row.
 
-Parsers keep every value as the text the source sent (``raw__<name>`` columns), so one wrong value
+Layouts keep every value as the text the source sent (``raw__<name>`` columns), so one wrong value
 never nulls its neighbours. :func:`apply_checks` then casts each value to its contract type and
 collects, per row, every problem found: a missing required value, a value of the wrong type, a
-value outside the physical range. Rows without problems are valid; the others go to quarantine
-with all their reasons.
+value outside the physical range, a value not among the allowed ones. Rows without problems are
+valid; the others go to quarantine with all their reasons.
 """
 
 from __future__ import annotations
@@ -13,38 +13,80 @@ from functools import reduce
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from spark.schema import Check, java_datetime_pattern
 
 PROBLEMS = "_problems"
+# Problems that replace every field check of a row (an unreadable object, an unparseable line,
+# an envelope value the contract rejects): an array of problem structs, or null.
+FATAL = "_fatal"
+
+PROBLEM_TYPE = T.ArrayType(
+    T.StructType(
+        [
+            T.StructField("field", T.StringType()),
+            T.StructField("raw_value", T.StringType()),
+            T.StructField("reason", T.StringType()),
+        ]
+    )
+)
+
+_SAS_EPOCH = "1960-01-01"
 
 
-def raw(name: str) -> str:
-    """Column name holding the raw text of ``name``."""
-    return f"raw__{name}"
+def _whole(number: Column, low: float, high: float) -> Column:
+    return (number == F.floor(number)) & number.between(low, high)
 
 
-def _typed(check: Check, value: Column) -> Column:
-    if check.type == "double":
+def _number(value: Column) -> Column:
+    # Exact for long ids and amounts; a float code such as "135.0" is a whole number too.
+    return value.cast(T.DecimalType(38, 6))
+
+
+def _epoch(check: Check, value: Column) -> Column:
+    number = _number(value)
+    if check.format == "epoch_ms":
+        return F.timestamp_micros((number * 1000).cast("long"))
+    if check.format == "epoch_s":
+        return F.timestamp_micros((number * 1_000_000).cast("long"))
+    # sas_date: whole days since 1960-01-01.
+    days = F.when(_whole(number, -(2**31), 2**31 - 1), number.cast("int"))
+    return F.date_add(F.lit(_SAS_EPOCH).cast("date"), days).cast("timestamp")
+
+
+def typed_value(check: Check, value: Column) -> Column:
+    """The typed value of ``value`` for ``check``, or null when it is not a valid one."""
+    kind = check.type
+    if kind == "double":
         return value.cast("double")
-    if check.type == "integer":
+    if kind == "integer":
         # A plain cast would truncate 3.7 to 3; only whole numbers in int range are integers.
         number = value.cast("double")
-        whole = (number == F.floor(number)) & number.between(-(2**31), 2**31 - 1)
-        return F.when(whole, number.cast("int"))
-    if check.type == "string":
+        return F.when(_whole(number, -(2**31), 2**31 - 1), number.cast("int"))
+    if kind == "bigint":
+        number = _number(value)
+        return F.when(_whole(number, -(2**63), 2**63 - 1), number.cast("long"))
+    if kind == "decimal":
+        wanted = T.DecimalType(check.precision, check.scale)
+        typed = F.trim(value).cast(wanted)
+        # Exact: a value with more digits than the scale keeps is not silently rounded.
+        return F.when(typed == F.trim(value).cast(T.DecimalType(38, 18)), typed)
+    if kind == "string":
         return value
-    if check.type == "boolean":
+    if kind == "boolean":
         lowered = F.lower(F.trim(value))
         return F.when(lowered.isin("true", "false"), lowered == "true")
-    if check.type == "timestamp" and check.format:
-        # try_: an unparseable time is a quarantine reason, never a failed job (even under ANSI).
-        return F.try_to_timestamp(value, F.lit(java_datetime_pattern(check.format)))
-    if check.type == "date" and check.format:
-        return F.to_date(value, java_datetime_pattern(check.format))
-    if check.type in ("timestamp", "date"):
-        return value.cast(check.type)
-    raise ValueError(f"no validation for type {check.type!r} of {check.name}")
+    if kind in ("timestamp", "date"):
+        if check.format in ("epoch_ms", "epoch_s", "sas_date"):
+            stamp = _epoch(check, value)
+        elif check.format:
+            # try_: an unparseable time is a quarantine reason, never a failed job (even ANSI).
+            stamp = F.try_to_timestamp(value, F.lit(java_datetime_pattern(check.format)))
+        else:
+            stamp = value.cast("timestamp")
+        return stamp.cast("date") if kind == "date" else stamp
+    raise ValueError(f"no validation for type {kind!r} of {check.name}")
 
 
 def problem_struct(field: Column, raw_value: Column, reason: Column) -> Column:
@@ -58,22 +100,24 @@ def _problem(check: Check, value: Column, reason: Column) -> Column:
     return problem_struct(F.lit(check.name), value, reason)
 
 
-def apply_checks(
-    df: DataFrame, checks: list[Check], object_problem: Column | None = None
-) -> DataFrame:
+def _literal(value: object) -> Column:
+    return F.lit(value)
+
+
+def apply_checks(df: DataFrame, checks: list[Check], fatal: Column | None = None) -> DataFrame:
     """Add a typed column per check and ``_problems``: null for a valid row, else an array of
     field/raw_value/reason structs.
 
-    ``object_problem`` (a :func:`problem_struct` or null) marks rows standing for a whole object
-    that could not be read or parsed: that problem is their only one.
+    ``fatal`` (an array of problem structs, or null) marks rows whose problem is already known
+    (an unreadable object, an unparseable record): those problems are their only ones.
     """
-    typed = {check.name: _typed(check, F.col(raw(check.name))) for check in checks}
+    typed = {check.typed_col: typed_value(check, F.col(check.raw_col)) for check in checks}
     problems: list[tuple[Column, Column]] = []  # (condition, problem)
     for check in checks:
-        value = F.col(raw(check.name))
+        value = F.col(check.raw_col)
         # The typed column, not its expression again: one cast per value, and a plan small
         # enough for Spark to compile into code (a huge one falls back to slow interpretation).
-        cast = F.col(check.name)
+        cast = F.col(check.typed_col)
         if check.required:
             problems.append(
                 (
@@ -81,14 +125,15 @@ def apply_checks(
                     _problem(check, value, F.lit(f"missing required field {check.name}")),
                 )
             )
-        expected = check.type if not check.format else f"{check.type} ({check.format})"
         problems.append(
             (
                 value.isNotNull() & cast.isNull(),
                 _problem(
                     check,
                     value,
-                    F.concat(F.lit(f"{check.name}="), value, F.lit(f" is not a valid {expected}")),
+                    F.concat(
+                        F.lit(f"{check.name}="), value, F.lit(f" is not a valid {check.type_label}")
+                    ),
                 ),
             )
         )
@@ -107,15 +152,31 @@ def apply_checks(
                     ),
                 )
             )
-    # The plain predicate decides; the array of reasons is only built for the rows that have
-    # one, so a valid row costs a few comparisons.
-    any_problem = reduce(lambda a, b: a | b, (F.coalesce(c, F.lit(False)) for c, _ in problems))
-    reasons = F.array_compact(F.array(*[F.when(c, p) for c, p in problems]))
-    problems_column = F.when(any_problem, reasons)
-    if object_problem is not None:
-        problems_column = F.when(object_problem.isNotNull(), F.array(object_problem)).otherwise(
-            problems_column
-        )
+        if check.allowed is not None:
+            allowed = [_literal(v) for v in check.allowed]
+            outside = ~cast.isin(*allowed) if allowed else F.lit(True)
+            problems.append(
+                (
+                    cast.isNotNull() & outside,
+                    _problem(
+                        check,
+                        value,
+                        F.concat(
+                            F.lit(f"{check.name}="), value, F.lit(f" is not {check.allowed_label}")
+                        ),
+                    ),
+                )
+            )
+    if problems:
+        # The plain predicate decides; the array of reasons is only built for the rows that
+        # have one, so a valid row costs a few comparisons.
+        any_problem = reduce(lambda a, b: a | b, (F.coalesce(c, F.lit(False)) for c, _ in problems))
+        reasons = F.array_compact(F.array(*[F.when(c, p) for c, p in problems]))
+        problems_column = F.when(any_problem, reasons)
+    else:
+        problems_column = F.lit(None).cast(PROBLEM_TYPE)
+    if fatal is not None:
+        problems_column = F.when(fatal.isNotNull(), fatal).otherwise(problems_column)
     return df.withColumns(typed).withColumn(PROBLEMS, problems_column)
 
 

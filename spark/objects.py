@@ -1,0 +1,598 @@
+"""Open landed objects in plain Python, on the executors: a bad object is a reason, never a crash.
+
+The bronze job hands each executor a list of object paths (:func:`object_frame`); the functions
+here open them with the standard library (a local folder) or :mod:`pyarrow.fs` (S3), so a corrupt
+gzip, an empty file or a broken envelope becomes an object-level problem of that object alone,
+never a failed job. Two shapes leave this module:
+
+- :func:`read_documents` (JSON layouts): one row per object with the body text; Spark parses it.
+- :func:`read_tables` (csv, parquet, sas7bdat, text): one row per record with every needed value
+  as raw text, read in chunks so a large file never sits in memory whole.
+
+Every row carries the metadata columns, the raw text of the envelope fields the contract uses
+(``envelope.key`` -> ``raw__<field>``), and the object's problem (field, raw value, reason), if
+any, plus ``_record`` (what the quarantine row of a bad object shows: the start of the body).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import hashlib
+import json
+import math
+import os
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from lakehouse.landing import ENVELOPE_SUFFIX, transport_of
+from spark.storage import is_uri, open_input
+
+RECORD_PREFIX_CHARS = 2000
+_CHUNK = 1 << 20
+# Rows per chunk read from a table file, and per batch handed back to Spark.
+TABLE_CHUNK_ROWS = 50_000
+# Characters of body text per frame handed back to Spark.
+BATCH_CHARS = 32 * 1024 * 1024
+
+# Columns of every row this module returns (besides the raw value columns).
+META_COLUMNS = [
+    "_landing_path",
+    "_batch_id",
+    "_fetched_at",
+    "_source_sha256",
+    "_problem_field",
+    "_problem_raw",
+    "_problem_reason",
+    "_record",
+]
+
+
+@dataclass
+class ReadSpec:
+    """What to read from each object: the layout's options and the values the contract needs.
+
+    Attributes:
+        layout: the entity's layout as a dict (``type`` plus its options).
+        envelope: ``{raw column: path inside the envelope}`` (``key``, ``transport.params.x``).
+        values: ``{raw column: path inside a record}`` (table layouts only).
+        required: raw columns of required values (a table without such a column is rejected).
+    """
+
+    layout: dict[str, Any]
+    envelope: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+    required: set[str] = field(default_factory=set)
+
+    @property
+    def encoding(self) -> str:
+        return str(self.layout.get("encoding") or "utf-8")
+
+
+class ObjectProblem(Exception):
+    """An object that cannot be used: ``field``, ``raw`` value and ``reason`` for quarantine."""
+
+    def __init__(self, field: str, reason: str, raw: str | None = None, record: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+        self.raw = raw
+        self.record = record
+
+
+@dataclass
+class Opened:
+    """A landed object after its envelope checks."""
+
+    path: str
+    envelope: dict[str, Any]
+    # Documents: the exact body bytes. Files: None (read from ``path`` by the table readers).
+    body: bytes | None
+    document: bool
+
+
+# ---------------------------------------------------------------- rendering values as text
+
+
+def render(value: Any) -> str | None:
+    """A value as the raw text a contract check reads (JSON text for objects and arrays)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    try:
+        if value != value:  # noqa: PLR0124 - NaN and NaT are the only values unequal to themselves
+            return None
+    except (TypeError, ValueError):  # array-like values compare element-wise
+        pass
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return None if math.isnan(value) else repr(value)
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if hasattr(value, "isoformat"):  # pandas Timestamp
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def lookup(data: Any, path: str) -> Any:
+    """The value at a dotted ``path`` of nested dicts (None when any part is absent)."""
+    current = data
+    for part in path.split(".") if path else []:
+        if not isinstance(current, dict):
+            return None
+        current = current.get(part)
+    return current
+
+
+# ---------------------------------------------------------------- opening one object
+
+
+def _prefix(data: bytes) -> str:
+    return data[:RECORD_PREFIX_CHARS].decode("utf-8", "replace")
+
+
+def open_landed(path: str, document: bool) -> Opened:
+    """Read a landed object's envelope (and a document's body) and run the object checks.
+
+    Raises:
+        ObjectProblem: the object is empty, not gzip, not an envelope document, has no valid
+            ``fetched_at``, an HTTP status other than 2xx (http transports only, old envelopes
+            included), or a body that no longer matches its sha256.
+    """
+    if document:
+        envelope, body = _open_document(path)
+    else:
+        envelope, body = _open_sidecar(path), None
+    _check_envelope(envelope, body)
+    return Opened(path, envelope, body, document)
+
+
+def _open_document(path: str) -> tuple[dict[str, Any], bytes]:
+    with open_input(path) as fh:
+        raw = fh.read()
+    if not raw:
+        raise ObjectProblem("object", "empty landing object (0 bytes)")
+    try:
+        text = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ObjectProblem(
+            "object", f"unreadable landing object: not gzip ({exc})", record=_prefix(raw)
+        ) from None
+    if not text.strip():
+        raise ObjectProblem("object", "empty landing object (no document inside the gzip)")
+    try:
+        document = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        document = None
+    if (
+        not isinstance(document, dict)
+        or not isinstance(document.get("envelope"), dict)
+        or not ({"body", "body_base64"} & set(document))
+    ):
+        raise ObjectProblem(
+            "envelope",
+            "unreadable landing object: not an {envelope, body} JSON document",
+            record=_prefix(text),
+        )
+    envelope = document["envelope"]
+    if "body_base64" in document:
+        try:
+            body = base64.b64decode(str(document["body_base64"]), validate=True)
+        except (binascii.Error, ValueError):
+            raise ObjectProblem(
+                "body_base64", "body_base64 is not valid base64", record=_prefix(text)
+            ) from None
+    else:
+        body = str(document.get("body") or "").encode("utf-8")
+    return envelope, body
+
+
+def _open_sidecar(path: str) -> dict[str, Any]:
+    sidecar = path + ENVELOPE_SUFFIX
+    try:
+        with open_input(sidecar) as fh:
+            data = json.loads(fh.read())
+        envelope = data.get("envelope") if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        envelope = None
+    if not isinstance(envelope, dict):
+        raise ObjectProblem("envelope", f"unreadable envelope sidecar {os.path.basename(sidecar)}")
+    return envelope
+
+
+def parse_fetched_at(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _check_envelope(envelope: dict[str, Any], body: bytes | None) -> None:
+    record = _prefix(body) if body is not None else ""
+    if parse_fetched_at(envelope.get("fetched_at")) is None:
+        raise ObjectProblem(
+            "envelope.fetched_at",
+            "envelope has no valid fetched_at",
+            render(envelope.get("fetched_at")),
+            record,
+        )
+    transport = transport_of(envelope)
+    if transport.get("kind") == "http":
+        status = transport.get("status")
+        try:
+            ok = 200 <= int(status) <= 299
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            field = (
+                "envelope.transport.status" if "transport" in envelope else "envelope.http_status"
+            )
+            shown = "missing" if status is None else str(status)
+            raise ObjectProblem(field, f"http_status {shown} is not 2xx", render(status), record)
+    if body is not None:
+        _check_sha(envelope, hashlib.sha256(body).hexdigest(), record)
+
+
+def _check_sha(envelope: dict[str, Any], digest: str, record: str) -> None:
+    if digest != (envelope.get("sha256") or ""):
+        raise ObjectProblem(
+            "envelope.sha256",
+            "body does not match the envelope's sha256 (altered after landing)",
+            render(envelope.get("sha256")),
+            record,
+        )
+
+
+def normalized_envelope(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope with ``transport`` filled in for objects landed before it existed."""
+    return {**envelope, "transport": transport_of(envelope)}
+
+
+# ---------------------------------------------------------------- rows
+
+
+def _meta(path: str, envelope: dict[str, Any] | None, spec: ReadSpec) -> dict[str, Any]:
+    env = normalized_envelope(envelope) if envelope else {}
+    row = {
+        "_landing_path": path,
+        "_batch_id": render(env.get("batch_id")),
+        "_fetched_at": render(env.get("fetched_at")),
+        "_source_sha256": render(env.get("sha256")),
+        "_problem_field": None,
+        "_problem_raw": None,
+        "_problem_reason": None,
+        "_record": None,
+    }
+    for column, path_in in spec.envelope.items():
+        row[column] = render(lookup(env, path_in))
+    return row
+
+
+def _problem_row(
+    path: str, envelope: dict[str, Any] | None, spec: ReadSpec, problem: ObjectProblem
+) -> dict[str, Any]:
+    row = _meta(path, envelope, spec)
+    row.update(
+        _problem_field=problem.field,
+        _problem_raw=problem.raw,
+        _problem_reason=problem.reason,
+        _record=problem.record[:RECORD_PREFIX_CHARS],
+    )
+    return row
+
+
+def _peek_envelope(path: str, document: bool) -> dict[str, Any] | None:
+    """The envelope of a rejected object when it can still be read (for its metadata)."""
+    try:
+        return _open_document(path)[0] if document else _open_sidecar(path)
+    except ObjectProblem:
+        return None
+
+
+def _frames(rows: list[dict[str, Any]], columns: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns)
+
+
+def document_columns(spec: ReadSpec) -> list[str]:
+    return [*META_COLUMNS, *spec.envelope, "body"]
+
+
+def read_documents(batches: Iterable[Any], spec: ReadSpec) -> Iterator[Any]:
+    """``mapInPandas`` body for JSON layouts: (path, document) rows -> one row per object."""
+    columns = document_columns(spec)
+    for batch in batches:
+        rows: list[dict[str, Any]] = []
+        size = 0
+        for path, document in zip(batch["path"], batch["document"], strict=True):
+            row = document_row(str(path), bool(document), spec)
+            rows.append(row)
+            size += len(row["body"] or "")
+            # Hand bodies back in slices of a few tens of MB, whatever the batch's row count.
+            if size >= BATCH_CHARS:
+                yield _frames(rows, columns)
+                rows, size = [], 0
+        if rows:
+            yield _frames(rows, columns)
+
+
+def document_row(path: str, document: bool, spec: ReadSpec) -> dict[str, Any]:
+    """One object's row: metadata, envelope values and body text, or its problem."""
+    try:
+        opened = open_landed(path, document)
+        data = opened.body if opened.body is not None else _read_file_checked(opened)
+        try:
+            text = data.decode(spec.encoding)
+        except (UnicodeDecodeError, LookupError):
+            raise ObjectProblem(
+                "body", f"body is not valid {spec.encoding} text", record=_prefix(data)
+            ) from None
+    except ObjectProblem as problem:
+        envelope = _peek_envelope(path, document) if problem.field != "object" else None
+        return {**_problem_row(path, envelope, spec, problem), "body": None}
+    row = _meta(path, opened.envelope, spec)
+    row["body"] = text
+    return row
+
+
+def _read_file_checked(opened: Opened) -> bytes:
+    with open_input(opened.path) as fh:
+        data = fh.read()
+    _check_sha(opened.envelope, hashlib.sha256(data).hexdigest(), _prefix(data))
+    return data
+
+
+# ---------------------------------------------------------------- tables
+
+
+def table_columns(spec: ReadSpec) -> list[str]:
+    return [*META_COLUMNS, *spec.envelope, "_pos", *spec.values]
+
+
+def read_tables(batches: Iterable[Any], spec: ReadSpec) -> Iterator[Any]:
+    """``mapInPandas`` body for table layouts: (path, document) rows -> one row per record."""
+    columns = table_columns(spec)
+    for batch in batches:
+        for path, document in zip(batch["path"], batch["document"], strict=True):
+            yield from table_frames(str(path), bool(document), spec, columns)
+
+
+def table_frames(path: str, document: bool, spec: ReadSpec, columns: list[str]) -> Iterator[Any]:
+    """The records of one object as pandas frames of raw text, or one row with its problem."""
+    import pandas as pd
+
+    try:
+        opened = open_landed(path, document)
+        with _local_copy(opened) as local:
+            meta = _meta(path, opened.envelope, spec)
+            position = 0
+            for chunk in _table_chunks(local, spec):
+                frame = pd.DataFrame(chunk, columns=list(spec.values))
+                for name, value in meta.items():
+                    frame[name] = value
+                frame["_pos"] = range(position, position + len(frame))
+                position += len(frame)
+                yield frame[columns]
+    except ObjectProblem as problem:
+        envelope = _peek_envelope(path, document) if problem.field != "object" else None
+        row = {**_problem_row(path, envelope, spec, problem), "_pos": None}
+        yield _frames([row], columns)
+
+
+class _local_copy:  # noqa: N801 - used as a context manager
+    """A local, seekable path holding the object's exact bytes (checked against its sha256)."""
+
+    def __init__(self, opened: Opened) -> None:
+        self.opened = opened
+        self.temp: str | None = None
+
+    def __enter__(self) -> str:
+        opened = self.opened
+        if opened.body is not None or is_uri(opened.path):
+            handle, self.temp = tempfile.mkstemp(prefix="bronze-", suffix=".part")
+            digest = hashlib.sha256()
+            with os.fdopen(handle, "wb") as out:
+                if opened.body is not None:
+                    out.write(opened.body)
+                    digest.update(opened.body)
+                else:
+                    with open_input(opened.path) as src:
+                        while chunk := src.read(_CHUNK):
+                            digest.update(chunk)
+                            out.write(chunk)
+            if opened.body is None:
+                _check_sha(opened.envelope, digest.hexdigest(), "")
+            return self.temp
+        digest = hashlib.sha256()
+        with open(opened.path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+        _check_sha(opened.envelope, digest.hexdigest(), "")
+        return opened.path
+
+    def __exit__(self, *exc: object) -> None:
+        if self.temp:
+            os.unlink(self.temp)
+
+
+def _columns_present(available: list[str], spec: ReadSpec, what: str) -> None:
+    have = set(available)
+    for column, path in spec.values.items():
+        top = path.split(".")[0]
+        if column in spec.required and top not in have:
+            raise ObjectProblem(
+                path, f"missing required field {path}: the {what} has no column {top}"
+            )
+
+
+def _table_chunks(local: str, spec: ReadSpec) -> Iterator[dict[str, list[str | None]]]:
+    kind = spec.layout["type"]
+    if kind == "csv":
+        yield from _csv_chunks(local, spec)
+    elif kind == "parquet":
+        yield from _parquet_chunks(local, spec)
+    elif kind == "sas7bdat":
+        yield from _sas_chunks(local, spec)
+    elif kind == "text":
+        yield from _text_chunks(local, spec)
+    else:
+        raise ValueError(f"layout {kind!r} is not a table layout")
+
+
+def _pick(records: dict[str, list[Any]], spec: ReadSpec, size: int) -> dict[str, list[Any]]:
+    """Each needed value of a chunk (dotted paths reach into struct values)."""
+    out: dict[str, list[Any]] = {}
+    for column, path in spec.values.items():
+        top, _, rest = path.partition(".")
+        values = records.get(top)
+        if values is None:
+            out[column] = [None] * size
+        elif rest:
+            out[column] = [render(lookup(v, rest)) for v in values]
+        else:
+            out[column] = values
+    return out
+
+
+def _series_text(series: Any) -> list[str | None]:
+    """A pandas column as raw text: NaN/None -> None, numbers as Python prints them."""
+    return [render(v) for v in series.tolist()]
+
+
+def _csv_chunks(local: str, spec: ReadSpec) -> Iterator[dict[str, list[Any]]]:
+    import pandas as pd
+
+    layout = spec.layout
+    options = {
+        "sep": layout.get("delimiter", ","),
+        "encoding": spec.encoding,
+        "header": 0 if layout.get("header", True) else None,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": list(layout.get("null_values") or [""]),
+        "quotechar": layout.get("quote", '"'),
+        "chunksize": TABLE_CHUNK_ROWS,
+    }
+    try:
+        reader = pd.read_csv(local, **options)
+        first = True
+        for chunk in reader:
+            if not layout.get("header", True):
+                chunk.columns = [f"_c{i}" for i in range(len(chunk.columns))]
+            if first:
+                _columns_present(list(chunk.columns), spec, "csv file")
+                first = False
+            records = {str(c): _series_text(chunk[c]) for c in chunk.columns}
+            yield _pick(records, spec, len(chunk))
+    except (UnicodeDecodeError, LookupError):
+        raise ObjectProblem("body", f"csv file is not valid {spec.encoding} text") from None
+    except pd.errors.EmptyDataError:
+        return
+    except pd.errors.ParserError as exc:
+        raise ObjectProblem("body", f"unparseable csv file: {str(exc).strip()[:200]}") from None
+
+
+def _parquet_chunks(local: str, spec: ReadSpec) -> Iterator[dict[str, list[Any]]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(local)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ObjectProblem("body", f"unreadable parquet file: {exc}") from None
+    names = parquet.schema_arrow.names
+    _columns_present(names, spec, "parquet file")
+    wanted = sorted({p.split(".")[0] for p in spec.values.values()} & set(names))
+    for batch in parquet.iter_batches(batch_size=TABLE_CHUNK_ROWS, columns=wanted):
+        records = {name: _arrow_text(batch.column(name)) for name in batch.schema.names}
+        yield _pick(records, spec, batch.num_rows)
+
+
+def _arrow_text(column: Any) -> list[Any]:
+    """An Arrow column as raw text (structs stay dicts for dotted paths)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_struct(kind):
+        return column.to_pylist()
+    if pa.types.is_timestamp(kind):
+        seconds = pc.cast(column, pa.timestamp("s", tz=kind.tz), safe=False)
+        pattern = "%Y-%m-%dT%H:%M:%S"
+        return pc.strftime(seconds, format=pattern).to_pylist()
+    if (
+        pa.types.is_integer(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_date(kind)
+    ):
+        return pc.cast(column, pa.string()).to_pylist()
+    return [render(v) for v in column.to_pylist()]
+
+
+def _sas_chunks(local: str, spec: ReadSpec) -> Iterator[dict[str, list[Any]]]:
+    import pandas as pd
+
+    try:
+        reader = pd.read_sas(
+            local, format="sas7bdat", encoding=spec.encoding, chunksize=TABLE_CHUNK_ROWS
+        )
+    except Exception as exc:  # pandas raises bare ValueError/struct errors on a bad header
+        raise ObjectProblem("body", f"unreadable sas7bdat file: {exc}") from None
+    with reader:
+        _columns_present([str(c) for c in reader.column_names], spec, "sas7bdat file")
+        while True:
+            try:
+                chunk = reader.read(TABLE_CHUNK_ROWS)
+            except Exception as exc:  # a truncated or corrupt page
+                raise ObjectProblem("body", f"unreadable sas7bdat file: {exc}") from None
+            if chunk is None or len(chunk) == 0:
+                return
+            records = {str(c): _series_text(chunk[c]) for c in chunk.columns}
+            yield _pick(records, spec, len(chunk))
+
+
+def _text_chunks(local: str, spec: ReadSpec) -> Iterator[dict[str, list[Any]]]:
+    with open(local, "rb") as fh:
+        data = fh.read()
+    try:
+        text = data.decode(spec.encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise ObjectProblem("body", f"file is not valid {spec.encoding} text") from None
+    record = {"text": [text], "$": [text]}
+    yield _pick(record, spec, 1)
+
+
+__all__ = [
+    "META_COLUMNS",
+    "ObjectProblem",
+    "ReadSpec",
+    "document_columns",
+    "document_row",
+    "read_documents",
+    "read_tables",
+    "render",
+    "table_columns",
+    "table_frames",
+]
