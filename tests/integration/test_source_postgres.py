@@ -15,7 +15,7 @@ import pytest
 
 from lakehouse.contracts import load_contract
 from lakehouse.landing import body_bytes, iter_objects, read_object
-from lakehouse.sources import IngestRequest
+from lakehouse.sources import IngestRequest, WindowError
 from lakehouse.sources import postgres as pg_kind
 from lakehouse.sources._common import NotSupportedYet
 from lakehouse.warehouse import testing
@@ -181,3 +181,5 @@ def test_a_missing_dsn_and_cdc_are_clear(settings, contract, monkeypatch):
         update={"capture": "cdc"})})
     with pytest.raises(NotSupportedYet, match=r"not supported yet: change data capture"):
         pg_kind.run(settings, cdc, IngestRequest())
+    with pytest.raises(WindowError, match=r"not supported yet: change data capture"):
+        pg_kind.check_request(cdc, IngestRequest())

@@ -12,6 +12,7 @@ import json
 import socket
 import threading
 import time
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -20,7 +21,7 @@ import pytest
 
 from lakehouse.contracts import load_contract
 from lakehouse.landing import body_bytes, iter_objects, read_object
-from lakehouse.sources import IngestRequest
+from lakehouse.sources import IngestRequest, WindowError
 from lakehouse.sources import stream as stream_kind
 from lakehouse.sources._common import NotSupportedYet
 
@@ -234,3 +235,9 @@ def test_a_topic_is_not_supported_yet(fast, contract):
     kafka = _with(contract, topic="geo.events")
     with pytest.raises(NotSupportedYet, match=r"not supported yet: producing to Kafka \(topic"):
         stream_kind.run(fast, kafka, IngestRequest(base_url="http://127.0.0.1:9"))
+    with pytest.raises(WindowError, match=r"not supported yet: producing to Kafka"):
+        stream_kind.check_request(kafka, IngestRequest())
+    with pytest.raises(WindowError, match="takes no dates"):
+        stream_kind.check_request(contract, IngestRequest(start_date=date(2025, 3, 5),
+                                                          end_date=date(2025, 3, 6)))
+    stream_kind.check_request(contract, IngestRequest(max_records=5))
