@@ -306,7 +306,7 @@ class SourceClient:
                     response = self._client.request(
                         method,
                         url,
-                        params=params,
+                        params=params or None,  # {} would drop a query in the URL
                         json=json_body,
                         data=dict(data) if data is not None else None,
                         headers=dict(headers) if headers else None,

@@ -112,7 +112,7 @@ def replay_values(city: City, city_index: int, epoch_s: np.ndarray, seed: int) -
 
     del city_index, seed  # the replay model is keyed by grid cell and hour only
     hours = [datetime.fromtimestamp(int(s), UTC) for s in epoch_s]
-    fields = [f.name for f in load_contract(SOURCE).entity(ENTITY).fields]
+    fields = record_fields(load_contract(SOURCE), ENTITY)
     values = hourly_values(city.latitude, city.longitude, hours, fields)
     return {name: np.asarray(values[name]) for name in fields}
 
@@ -173,7 +173,9 @@ class _Writer:
 
     def __init__(self, lake: Lake, contract: Contract) -> None:
         self.lake = lake
-        fields = contract.entity(ENTITY).fields
+        # The hourly arrays: record-level fields (not the body root's coordinates, not the key).
+        arrays = set(record_fields(contract, ENTITY))
+        fields = [f for f in contract.entity(ENTITY).fields if f.source_path in arrays]
         self.fields = [f.name for f in fields]
         self.units = {"time": "iso8601", **{f.name: f.unit or "" for f in fields}}
         self.contract = contract

@@ -202,7 +202,7 @@ class BenchRunner:
 
     def _bronze_agreement(self, settings: Settings, ws: ScaleWorkspace) -> dict[str, Any]:
         entity = load_contract("weather").entity("hourly")
-        columns = [*entity.natural_key, *(f.name for f in entity.fields)]
+        columns = list(dict.fromkeys([*entity.natural_key, *(f.name for f in entity.fields)]))
         spark_fp = delta_fingerprint(
             settings.lake.bronze("weather__hourly"), entity.natural_key, columns
         )

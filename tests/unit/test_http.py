@@ -18,9 +18,10 @@ import pytest
 from lakehouse.contracts import load_contract
 from lakehouse.http import SourceClient, SourceRequestError, parse_retry_after
 from lakehouse.replay import Fault, ReplayServer
+from lakehouse.replay.openmeteo import cities_of
 from lakehouse.settings import Settings
 
-CITY = load_contract("weather").city("walnut_creek")
+CITY = next(c for c in cities_of(load_contract("weather")) if c.id == "walnut_creek")
 PARAMS = {
     "latitude": CITY.latitude,
     "longitude": CITY.longitude,

@@ -42,7 +42,14 @@ def test_object_holds_envelope_and_the_body_exactly_as_received(settings):
     assert envelope["key"] == "san_diego" and envelope["batch_id"] == "batch-1"
     assert envelope["fetched_at"] == "2025-03-05T12:00:00Z"
     assert envelope["body_bytes"] == len(BODY) and envelope["sha256"] == landed.sha256
-    assert envelope["request"]["params"] == {"latitude": 32.7157, "timezone": "GMT"}
+    transport = envelope["transport"]
+    assert transport == {
+        "kind": "http",
+        "method": "GET",
+        "url": "http://127.0.0.1:8765/v1/archive",
+        "params": {"latitude": 32.7157, "timezone": "GMT"},
+        "status": 200,
+    }
 
 
 def test_identical_body_is_stored_once_and_a_new_body_gets_its_own_object(settings):

@@ -17,18 +17,23 @@ from typer.testing import CliRunner
 from lakehouse.cli.app import app
 from lakehouse.contracts import load_contract
 from lakehouse.replay import Fault, ReplayServer
-from lakehouse.replay.openmeteo import answer
+from lakehouse.replay.openmeteo import answer, cities_of
 from lakehouse.replay.weather import VARIABLES, hourly_values
 
 CONTRACT = load_contract("weather")
-SAN_DIEGO = CONTRACT.city("san_diego")
-VARS = ",".join(f.name for f in CONTRACT.entity("hourly").fields)
+CITIES = cities_of(CONTRACT)
+SAN_DIEGO = next(c for c in CITIES if c.id == "san_diego")
+# The hourly variables: the entity's record-level fields (not the body root's, not the key).
+MEASURES = [
+    f for f in CONTRACT.entity("hourly").fields if not f.source_path.startswith(("$", "envelope."))
+]
+VARS = ",".join(f.name for f in MEASURES)
 
 
 def _ask(path="/v1/archive", city=SAN_DIEGO, **params):
     query = {"latitude": city.latitude, "longitude": city.longitude, "hourly": VARS}
     query.update(params)
-    reply = answer(path, parse_qs(urlencode(query)), CONTRACT.cities)
+    reply = answer(path, parse_qs(urlencode(query)), CITIES)
     return reply.status, json.loads(reply.body)
 
 
@@ -51,7 +56,7 @@ def test_archive_response_has_open_meteos_shape():
     hourly = body["hourly"]
     assert hourly["time"][0] == "2025-03-05T00:00" and hourly["time"][-1] == "2025-03-11T23:00"
     assert len(hourly["time"]) == 7 * 24
-    for field in CONTRACT.entity("hourly").fields:
+    for field in MEASURES:
         assert len(hourly[field.name]) == 7 * 24
         assert body["hourly_units"][field.name] == VARIABLES[field.name]
     assert body["hourly_units"]["time"] == "iso8601"
@@ -60,9 +65,9 @@ def test_archive_response_has_open_meteos_shape():
 def test_values_are_plausible_and_inside_the_contract_ranges():
     start = datetime(2025, 1, 1, tzinfo=UTC)
     hours = [start + timedelta(hours=i) for i in range(365 * 24)]
-    for city in CONTRACT.cities:
+    for city in CITIES:
         values = hourly_values(city.latitude, city.longitude, hours)
-        for field in CONTRACT.entity("hourly").fields:
+        for field in MEASURES:
             low, high = field.range
             assert all(low <= v <= high for v in values[field.name]), (city.id, field.name)
         temps = values["temperature_2m"]
@@ -135,7 +140,7 @@ def test_faults_are_consumed_in_order_per_city_over_http():
         "end_date": "2025-03-05",
     }
     with ReplayServer(faults=faults, port=0) as server, httpx.Client() as client:
-        other = CONTRACT.city("san_francisco")
+        other = next(c for c in CITIES if c.id == "san_francisco")
         ok_other = client.get(
             f"{server.url}/v1/archive",
             params={**params, "latitude": other.latitude, "longitude": other.longitude},
@@ -167,8 +172,8 @@ def test_body_faults(kind):
             }
         )
     )
-    healthy = answer("/v1/archive", query, CONTRACT.cities)
-    reply = answer("/v1/archive", query, CONTRACT.cities, lambda city: Fault(city, kind))
+    healthy = answer("/v1/archive", query, CITIES)
+    reply = answer("/v1/archive", query, CITIES, lambda city: Fault(city, kind))
     assert reply.status == 200 and reply.city == "san_diego" and reply.fault == kind
     if kind == "truncate":
         assert reply.body == healthy.body[: len(healthy.body) // 2]
