@@ -17,18 +17,36 @@ from typing import Any
 import pandas as pd
 from prefect import flow, get_run_logger, task
 
-from expectations.gate import GateResult, run_gate
-from expectations.scope import Scope, scope_for, series_frame
+from expectations.contract_expectations import BRONZE_ROWS, silver_key
+from expectations.gate import ExpectationOutcome, GateResult, GateSuite, run_gate, suites_for
+from expectations.scope import (
+    Scope,
+    bronze_watermark,
+    code_fingerprint,
+    count_rows,
+    published_watermarks,
+    scope_for,
+    series_frame,
+)
 from lakehouse import gold
 from lakehouse.alerts import on_flow_failure
-from lakehouse.dbt import GOLD_SCHEMA, SILVER_SCHEMA, DbtResult, build_database, run_dbt
+from lakehouse.contracts import Contract, load_all
+from lakehouse.dbt import (
+    GOLD_SCHEMA,
+    PROJECT_DIR,
+    SILVER_SCHEMA,
+    DbtResult,
+    build_database,
+    contract_vars,
+    load_manifest,
+    mart_models,
+    run_dbt,
+)
 from lakehouse.runs import new_run_id, record_run
 from lakehouse.settings import Settings, get_settings
 
-SOURCE = "weather"
-# dbt selectors of the two builds: silver is the bronze source's tests, staging and
-# intermediate; gold is the marts.
-SILVER_SELECTOR = "source:weather staging intermediate"
+# dbt selectors of the two builds: silver is staging and intermediate, gold the marts.
+SILVER_SELECTOR = "staging intermediate"
 GOLD_SELECTOR = "marts"
 
 
@@ -42,10 +60,16 @@ class TransformFailed(RuntimeError):
 
 @dataclass
 class TransformSummary:
-    """What one transform did (the CLI prints it; the run record stores it)."""
+    """What one transform did (the CLI prints it; the run record stores it).
+
+    ``status`` is ``ok``, ``failed`` or ``skipped`` (nothing new since the published gold:
+    no dbt, no gates, exit 0; ``reason`` says why).
+    """
 
     run_id: str
     status: str = "running"
+    sources: list[str] = field(default_factory=list)
+    reason: str | None = None
     gates: dict[str, dict[str, Any]] = field(default_factory=dict)
     dbt: dict[str, dict[str, Any]] = field(default_factory=dict)
     marts: dict[str, int] = field(default_factory=dict)
@@ -54,6 +78,7 @@ class TransformSummary:
     published_build_id: str | None = None
     failed_step: str | None = None
     failed_expectations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     error: str | None = None
     downstream: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
@@ -63,59 +88,195 @@ class TransformSummary:
         return asdict(self)
 
 
+# ---------------------------------------------------------------- What there is to do
+
+
+@dataclass(frozen=True)
+class BronzeTable:
+    """One contract entity's bronze table as this run found it."""
+
+    source: str
+    entity: str
+    table: str
+    watermark: datetime | None
+
+
+@dataclass
+class Plan:
+    """What a transform will read: the bronze tables, their watermarks, and whether any is new."""
+
+    tables: dict[str, BronzeTable]
+    published: dict[str, datetime] | None
+    fingerprint: str
+    noop_reason: str | None = None
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({t.source for t in self.tables.values()})
+
+    def watermarks(self) -> dict[str, str | None]:
+        return {
+            name: t.watermark.isoformat() if t.watermark else None
+            for name, t in sorted(self.tables.items())
+        }
+
+
+def plan_transform(settings: Settings, contracts: dict[str, Contract], full_refresh: bool) -> Plan:
+    """Find the bronze tables and decide whether anything is new since the published gold.
+
+    Nothing is new when the published build recorded, for every bronze table there is now, a
+    watermark at least as new as the table's newest ``_ingested_at``, and was built by the same
+    dbt project and contracts (a changed model is new work too).
+    """
+    tables = {}
+    for source, contract in sorted(contracts.items()):
+        for name, entity in contract.entities.items():
+            path = settings.lake.bronze(entity.bronze_table)
+            if not path.is_dir():
+                continue
+            tables[entity.bronze_table] = BronzeTable(
+                source, name, entity.bronze_table, bronze_watermark(path)
+            )
+    fingerprint = code_fingerprint(PROJECT_DIR, contract_vars())
+    pointer = gold.published_pointer(settings)
+    published = published_watermarks(settings)
+    plan = Plan(tables=tables, published=published, fingerprint=fingerprint)
+    if not tables:
+        plan.noop_reason = "no bronze table yet (run `lakehouse bronze <source>` first)"
+    elif full_refresh or pointer is None or published is None:
+        pass
+    elif pointer.get("code_fingerprint") != fingerprint:
+        pass
+    elif all(
+        t.watermark is None or (t.table in published and t.watermark <= published[t.table])
+        for t in tables.values()
+    ):
+        plan.noop_reason = f"nothing new in bronze since published build {pointer['build_id']}"
+    return plan
+
+
 # ---------------------------------------------------------------- Frames for the gates
 
 
-def _bronze_frame(con: Any, settings: Settings, table: str, scope: Scope) -> pd.DataFrame:
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _register_bronze(con: Any, settings: Settings, table: str) -> str | None:
+    """Register bronze ``table``'s dataset on ``con``; its relation name (None: no table)."""
     from deltalake.exceptions import TableNotFoundError
 
     from lakehouse.dbt_delta import delta_dataset
 
+    relation = f"_gate_bronze_{table}"
     try:
         # The dataset dbt's source will reuse in this process (same table version).
         dataset = delta_dataset(str(settings.lake.bronze(table)))
     except TableNotFoundError:
-        # An empty frame fails the row-count expectation, which names the problem in the gate.
-        return pd.DataFrame()
-    con.register("_gate_bronze", dataset)
-    return series_frame(
-        con,
-        "_gate_bronze",
-        series="city_id",
-        time="observed_at",
-        scope=scope,
-        partition_date="observed_date",
-    )
+        return None
+    con.register(relation, dataset)
+    return _q(relation)
 
 
-def _silver_frame(con: Any, table: str, scope: Scope) -> pd.DataFrame:
-    return series_frame(
-        con, f'"{SILVER_SCHEMA}"."{table}"', series="location_id", time="observed_at", scope=scope
-    )
+def _bronze_loader(
+    con: Any, settings: Settings, contracts: dict[str, Contract], plan: Plan, full: bool
+) -> Callable[[GateSuite], pd.DataFrame | None]:
+    def load(suite: GateSuite) -> pd.DataFrame | None:
+        entity = contracts[suite.source].entity(suite.entity)
+        relation = _register_bronze(con, settings, suite.table)
+        if relation is None:
+            return None
+        types = dict(
+            con.execute(f"select column_name, column_type from (describe {relation})").fetchall()
+        )
+        partition = entity.partition_by if types.get(entity.partition_by) == "DATE" else None
+        return series_frame(
+            con,
+            relation,
+            key=list(entity.natural_key),
+            series=list(suite.series or entity.key_fields),
+            time=entity.event_time.column,
+            scope=scope_for(plan.published, suite.table, full),
+            partition_date=partition,
+        )
+
+    return load
 
 
-def _gold_frame(con: Any, table: str, scope: Scope) -> pd.DataFrame:
-    relation = f'main."{table}"'
-    if table == "fct_weather_hourly":
-        return series_frame(con, relation, series="location_id", time="observed_at", scope=scope)
-    if table == "agg_weather_daily" and scope.incremental:
-        # Only the (city, local date) rows the new hours feed can have changed.
-        return con.execute(
-            """
-            select d.* from main.agg_weather_daily as d
-            semi join (
-                select distinct l.city, f.local_date
-                from main.fct_weather_hourly as f
-                inner join main.dim_location as l on f.location_id = l.location_id
-                where f._ingested_at > $since
-            ) as changed on d.city = changed.city and d.local_date = changed.local_date
-            """,
-            {"since": scope.since},
-        ).df()
-    return con.execute(f"select * from {relation}").df()
+def _silver_loader(
+    con: Any, settings: Settings, contracts: dict[str, Contract], plan: Plan, full: bool
+) -> Callable[[GateSuite], tuple[pd.DataFrame, dict[str, Any]] | None]:
+    def load(suite: GateSuite) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+        entity = contracts[suite.source].entity(suite.entity)
+        scope = scope_for(plan.published, entity.bronze_table, full)
+        relation = f"{_q(SILVER_SCHEMA)}.{_q(suite.table)}"
+        bronze = _register_bronze(con, settings, entity.bronze_table)
+        bronze_rows = count_rows(con, bronze, scope) if bronze else 0
+        frame = series_frame(
+            con,
+            relation,
+            key=silver_key(entity),
+            series=[],
+            time=entity.event_time.column,
+            scope=scope,
+            with_previous=False,
+        )
+        if frame is None:
+            if bronze_rows == 0:
+                return None
+            frame = con.execute(f"select * from {relation} limit 0").df()
+        return frame, {BRONZE_ROWS: bronze_rows}
+
+    return load
+
+
+def _gold_loader(con: Any) -> Callable[[GateSuite], pd.DataFrame]:
+    def load(suite: GateSuite) -> pd.DataFrame:
+        return con.execute(f"select * from main.{_q(suite.table)}").df()
+
+    return load
+
+
+def dbt_test_outcomes(result: DbtResult) -> list[ExpectationOutcome]:
+    """The data tests of a dbt build as gate outcomes (``gold.<model>: <test>(column=c)``)."""
+    out = []
+    for node in result.nodes:
+        if node["resource_type"] != "test" or node["status"] not in {
+            "pass",
+            "fail",
+            "warn",
+            "error",
+        }:
+            continue
+        label = node.get("test") or node["name"]
+        if node.get("column"):
+            label += f"(column={node['column']})"
+        if node["status"] in {"fail", "error", "runtime error"} and node.get("failures"):
+            label += f": {node['failures']} rows"
+        out.append(
+            ExpectationOutcome(
+                suite=f"gold.{node.get('model') or node['name']}",
+                name=f"dbt {label}",
+                success=node["status"] == "pass",
+                severity="warning" if node["status"] == "warn" else "critical",
+            )
+        )
+    return out
 
 
 # ---------------------------------------------------------------- Tasks
+
+
+def _describe_scope(plan: Plan, source: str, full: bool) -> str:
+    """``all rows`` or ``rows ingested after <ts>`` (per table when a source has several)."""
+    scopes = {
+        t.table: scope_for(plan.published, t.table, full).describe()
+        for t in plan.tables.values()
+        if t.source == source
+    }
+    if len(set(scopes.values())) <= 1:
+        return next(iter(scopes.values()), Scope().describe())
+    return "; ".join(f"{table}: {text}" for table, text in scopes.items())
 
 
 @task(name="gate")
@@ -123,65 +284,71 @@ def gate_task(
     settings: Settings,
     layer: str,
     run_id: str,
+    plan: Plan,
     build: gold.Build | None = None,
     full_refresh: bool = False,
+    extra: list[ExpectationOutcome] | None = None,
 ) -> GateResult:
-    """Validate one layer with its suites and record the gate run.
+    """Validate one layer with its suites and record the gate run, one record per source.
 
-    A full run validates every row; an incremental one the rows written since the published
-    gold (see :mod:`expectations.scope`), so a gate costs what the new data costs.
+    A full run validates every row; an incremental one the rows bronze wrote since the
+    published gold was built (see :mod:`expectations.scope`), so a gate costs what the new data
+    costs. Bronze and silver suites are generated from the contracts; gold's checks are the
+    marts' dbt data tests (``extra``) and any suite a mart declares in its yml ``meta``.
     """
     import duckdb
 
-    scope = scope_for(settings, full_refresh)
-    rows_validated: dict[str, int] = {}
-
-    def counted(load: Callable[[str], pd.DataFrame]) -> Callable[[Any], pd.DataFrame]:
-        def frame(module: Any) -> pd.DataFrame:
-            df = load(module.TABLE)
-            rows_validated[module.TABLE] = len(df)
-            return df
-
-        return frame
-
+    contracts = load_all()
+    full = full_refresh or plan.published is None
     if layer == "bronze":
+        suites = [s for s in suites_for("bronze") if s.table in plan.tables]
         with duckdb.connect() as con:
             con.execute("set TimeZone = 'UTC'")
-            result = run_gate(
-                settings.lake, layer, counted(lambda t: _bronze_frame(con, settings, t, scope))
-            )
+            loader = _bronze_loader(con, settings, contracts, plan, full)
+            result = run_gate(settings.lake, layer, loader, suites)
     elif layer == "silver":
+        suites = suites_for("silver")
         with duckdb.connect(str(build_database(settings)), read_only=True) as con:
             con.execute("set TimeZone = 'UTC'")
-            result = run_gate(settings.lake, layer, counted(lambda t: _silver_frame(con, t, scope)))
+            loader = _silver_loader(con, settings, contracts, plan, full)
+            result = run_gate(settings.lake, layer, loader, suites)
     else:
         assert build is not None, "the gold gate audits a staged build"
+        manifest = load_manifest(settings)
+        suites = [s for s in suites_for("gold", manifest) if s.table in build.rows]
         with gold.open_build(build) as con:
             con.execute("set TimeZone = 'UTC'")
-            result = run_gate(settings.lake, layer, counted(lambda t: _gold_frame(con, t, scope)))
-    record_run(
-        settings.lake,
-        "gate",
-        SOURCE,
-        status="ok" if result.passed else "failed",
-        gate=layer,
-        transform_run_id=run_id,
-        build_id=build.build_id if build else None,
-        failed_expectations=result.failed,
-        scope=scope.describe(),
-        rows_validated=rows_validated,
-        **result.as_record(),
-    )
+            result = run_gate(settings.lake, layer, _gold_loader(con), suites, extra=extra)
+    for source in plan.sources:
+        # Gold marts are shared by the sources that feed them: each source's record holds them.
+        mine = result.for_source(source) if layer != "gold" else result
+        record_run(
+            settings.lake,
+            "gate",
+            source,
+            status="ok" if mine.passed else "failed",
+            gate=layer,
+            transform_run_id=run_id,
+            build_id=build.build_id if build else None,
+            failed_expectations=mine.failed,
+            scope=_describe_scope(plan, source, full),
+            **mine.as_record(),
+        )
     return result
 
 
 @task(name="dbt-build")
-def dbt_build_task(settings: Settings, selector: str, full_refresh: bool = False) -> DbtResult:
-    """``dbt build`` (models, data tests and unit tests) of one selection."""
+def dbt_build_task(
+    settings: Settings, selector: str, full_refresh: bool = False, quiet: bool = True
+) -> DbtResult:
+    """``dbt build`` (models, data tests and unit tests) of one selection.
+
+    ``quiet``: dbt prints errors only; its whole log goes to ``<lake>/_state/dbt/logs``.
+    """
     args = ["build", "--select", *selector.split()]
     if full_refresh:
         args.append("--full-refresh")
-    return run_dbt(settings, args)
+    return run_dbt(settings, args, quiet=quiet)
 
 
 @task(name="stage-gold")
@@ -190,21 +357,34 @@ def stage_gold_task(settings: Settings, build_id: str) -> gold.Build:
     import duckdb
 
     with duckdb.connect(str(build_database(settings)), read_only=True) as con:
-        marts = [
+        built = {
             r[0]
             for r in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = ? order by table_name",
+                "select table_name from information_schema.tables where table_schema = ?",
                 [GOLD_SCHEMA],
             ).fetchall()
-        ]
+        }
+    # The project's marts as dbt knows them (a mart whose model was deleted is left behind).
+    known = set(mart_models(load_manifest(settings), GOLD_SCHEMA)) or built
+    marts = sorted(built & known)
     return gold.stage_build(settings, build_database(settings), GOLD_SCHEMA, marts, build_id)
 
 
 @task(name="publish-gold")
-def publish_task(settings: Settings, build: gold.Build, run_id: str) -> dict[str, Any]:
-    """Make the audited build the published gold (atomic pointer swap)."""
-    return gold.publish_build(settings, build, transform_run_id=run_id)
+def publish_task(settings: Settings, build: gold.Build, run_id: str, plan: Plan) -> dict[str, Any]:
+    """Make the audited build the published gold (atomic pointer swap).
+
+    The pointer keeps what the build was made from: each bronze table's watermark (the next
+    incremental run validates only rows after it, and a run with nothing newer is a no-op) and
+    the fingerprint of the dbt project and contracts.
+    """
+    return gold.publish_build(
+        settings,
+        build,
+        transform_run_id=run_id,
+        watermarks=plan.watermarks(),
+        code_fingerprint=plan.fingerprint,
+    )
 
 
 def after_lake_publish(settings: Settings, pointer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -224,34 +404,49 @@ def after_lake_publish(settings: Settings, pointer: dict[str, Any]) -> list[dict
 
 def _finish(settings: Settings, summary: TransformSummary, started: float) -> TransformSummary:
     summary.seconds = round(time.monotonic() - started, 1)
-    record_run(
-        settings.lake,
-        "transform",
-        SOURCE,
-        transform_run_id=summary.run_id,
-        status=summary.status,
-        gates={layer: g["passed"] for layer, g in summary.gates.items()},
-        rows_published=sum(summary.marts.values()) if summary.published else 0,
-        marts=summary.marts,
-        build_id=summary.build_id,
-        published=summary.published,
-        published_build_id=summary.published_build_id,
-        failed_step=summary.failed_step,
-        failed_expectations=summary.failed_expectations,
-        error=summary.error,
-        seconds=summary.seconds,
-    )
+    pointer = gold.published_pointer(settings) if summary.status == "skipped" else None
+    rows = sum(summary.marts.values()) if summary.published else 0
+    if pointer:
+        # Nothing was built: gold stands as published, with its row counts.
+        rows = sum((pointer.get("marts") or {}).values())
+    for source in summary.sources or ["_all"]:
+        record_run(
+            settings.lake,
+            "transform",
+            source,
+            transform_run_id=summary.run_id,
+            status=summary.status,
+            reason=summary.reason,
+            gates={layer: g["passed"] for layer, g in summary.gates.items()},
+            rows_published=rows,
+            marts=summary.marts,
+            build_id=summary.build_id,
+            published=summary.published,
+            published_build_id=summary.published_build_id,
+            failed_step=summary.failed_step,
+            failed_expectations=summary.failed_expectations,
+            warnings=summary.warnings,
+            error=summary.error,
+            seconds=summary.seconds,
+        )
     return summary
 
 
 @flow(name="transform", log_prints=True, on_failure=[on_flow_failure])
-def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[str, Any]:
+def transform(
+    lake_root: str | None = None, full_refresh: bool = False, verbose: bool = False
+) -> dict[str, Any]:
     """Gate bronze, build silver and gold with dbt, audit the gold build and publish it.
+
+    A run that finds nothing new in bronze since the published gold (same dbt project and
+    contracts) does nothing: no dbt, no gates, status ``skipped``.
 
     Args:
         lake_root: Lake to transform; the settings' lake by default.
         full_refresh: Rebuild incremental models (staging, the hourly fact) from scratch and
             let the gates validate every row instead of the rows newer than the published gold.
+        verbose: let dbt print its own progress (otherwise errors only; its log is kept under
+            ``<lake>/_state/dbt/logs`` either way).
 
     Returns:
         The transform summary (see :class:`TransformSummary`).
@@ -266,6 +461,16 @@ def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[
     summary = TransformSummary(run_id=run_id)
     previous = gold.published_pointer(settings)
     summary.published_build_id = previous["build_id"] if previous else None
+    contracts = load_all()
+    plan = plan_transform(settings, contracts, full_refresh)
+    summary.sources = plan.sources or sorted(contracts)
+
+    if plan.noop_reason:
+        summary.status = "skipped"
+        summary.reason = plan.noop_reason
+        _finish(settings, summary, started)
+        logger.info("transform skipped: %s", plan.noop_reason)
+        return summary.as_dict()
 
     def fail(step: str, message: str, expectations: list[str] | None = None) -> TransformFailed:
         summary.status = "failed"
@@ -273,13 +478,16 @@ def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[
         summary.failed_expectations = expectations or []
         summary.error = message
         _finish(settings, summary, started)
-        logger.error("transform failed at %s: %s", step, message)
+        logger.warning("transform failed at %s: %s", step, message)
         return TransformFailed(message, summary)
 
-    def gate(layer: str, build: gold.Build | None = None) -> None:
-        result = gate_task(settings, layer, run_id, build, full_refresh)
+    def gate(
+        layer: str, build: gold.Build | None = None, extra: list[ExpectationOutcome] | None = None
+    ) -> None:
+        result = gate_task(settings, layer, run_id, plan, build, full_refresh, extra)
         summary.gates[layer] = result.as_record()
         summary.data_docs = str(result.data_docs)
+        summary.warnings += [w for w in result.warnings if w not in summary.warnings]
         for warning in result.warnings:
             logger.warning("gate %s warning: %s", layer, warning)
         if not result.passed:
@@ -291,8 +499,8 @@ def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[
                 result.failed,
             )
 
-    def build(step: str, selector: str) -> None:
-        result = dbt_build_task(settings, selector, full_refresh)
+    def build(step: str, selector: str) -> DbtResult:
+        result = dbt_build_task(settings, selector, full_refresh, quiet=not verbose)
         summary.dbt[step] = {
             "success": result.success,
             "nodes": len(result.nodes),
@@ -301,18 +509,45 @@ def transform(lake_root: str | None = None, full_refresh: bool = False) -> dict[
             "unit_tests": sum(1 for n in result.nodes if n["resource_type"] == "unit_test"),
             "failures": result.failures,
         }
-        if not result.success:
-            raise fail(f"dbt:{step}", f"dbt build of {step} failed: {'; '.join(result.failures)}")
+        return result
 
     gate("bronze")
-    build("silver", SILVER_SELECTOR)
+    silver = build("silver", SILVER_SELECTOR)
+    if not silver.success:
+        raise fail("dbt:silver", f"dbt build of silver failed: {'; '.join(silver.failures)}")
     gate("silver")
-    build("gold", GOLD_SELECTOR)
+    marts = build("gold", GOLD_SELECTOR)
+    tests = dbt_test_outcomes(marts)
+    failed_tests = [o for o in tests if not o.success and o.severity == "critical"]
+    failed_other = [
+        n
+        for n in marts.nodes
+        if n["status"] in {"error", "fail", "runtime error"} and n["resource_type"] != "test"
+    ]
+    if not marts.success and (failed_other or not failed_tests):
+        raise fail("dbt:gold", f"dbt build of gold failed: {'; '.join(marts.failures)}")
+    if failed_tests:
+        # A mart's own checks failed: the gold gate, decided by its dbt data tests.
+        result = GateResult(layer="gold", passed=False, outcomes=tests, evaluated=len(tests))
+        result.failed = [f"{o.suite}: {o.name}" for o in failed_tests]
+        summary.gates["gold"] = result.as_record()
+        for source in plan.sources:
+            record_run(
+                settings.lake,
+                "gate",
+                source,
+                status="failed",
+                gate="gold",
+                transform_run_id=run_id,
+                failed_expectations=result.failed,
+                **result.as_record(),
+            )
+        raise fail("gate:gold", f"gold gate failed: {'; '.join(result.failed)}", result.failed)
     staged = stage_gold_task(settings, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{run_id[-8:]}")
     summary.build_id = staged.build_id
     summary.marts = staged.rows
-    gate("gold", staged)
-    pointer = publish_task(settings, staged, run_id)
+    gate("gold", staged, tests)
+    pointer = publish_task(settings, staged, run_id, plan)
     summary.published = True
     summary.published_build_id = pointer["build_id"]
     summary.downstream = after_lake_publish(settings, pointer)

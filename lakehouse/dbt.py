@@ -3,14 +3,21 @@
 Every caller (the transform flow, the site's ``docs generate``, the warehouse's per-target
 compile) goes through :func:`run_dbt`, which fixes the project and profiles directories, makes
 the lake root absolute for ``profiles.yml`` and passes the source contracts as the ``contracts``
-var. That var is how dbt learns field names, silver columns, ranges, cities and freshness: the
-contract YAML stays the one owner of those facts (see ``dbt_project/macros/contract.sql``).
+var. That var is how dbt learns field names, silver columns, roles, targets, cadence and
+freshness: the contract YAML stays the one owner of those facts (see
+``dbt_project/macros/contract.sql``).
+
+Which models belong to which contract is found by name, never listed: a staging model named
+``stg_<source>__<entity>`` reads that contract entity (:func:`staging_models`), and the marts
+fed by a source are found through dbt's manifest (:func:`mart_sources`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +36,19 @@ GOLD_SCHEMA = "gold"
 
 class DbtError(RuntimeError):
     """dbt could not run (bad project, profile or connection), as opposed to failing nodes."""
+
+
+# Staging models that read one contract entity: stg_<source>__<entity>.
+_STAGING_MODEL = re.compile(r"^stg_([a-z][a-z0-9_]*?)__([a-z][a-z0-9_]*)$")
+
+
+@dataclass(frozen=True)
+class StagingModel:
+    """A staging model that reads contract entity ``source``/``entity`` (by its name)."""
+
+    name: str
+    source: str
+    entity: str
 
 
 @dataclass
@@ -56,6 +76,66 @@ def build_database(settings: Settings) -> Path:
 def contract_vars() -> dict[str, Any]:
     """Every source contract, JSON-ready, keyed by source name (dbt's ``contracts`` var)."""
     return {name: load_contract(name).model_dump(mode="json") for name in available_sources()}
+
+
+def staging_models(project_dir: Path = PROJECT_DIR) -> list[StagingModel]:
+    """The staging models that read a contract entity, found by name (``stg_<src>__<entity>``).
+
+    Only names whose source has a contract with that entity count (a locations model that
+    renders a contract's targets reads no entity and is not one).
+    """
+    contracts = {name: load_contract(name) for name in available_sources()}
+    found: list[StagingModel] = []
+    for path in sorted((project_dir / "models").rglob("stg_*.sql")):
+        match = _STAGING_MODEL.match(path.stem)
+        if not match:
+            continue
+        source, entity = match.groups()
+        if source in contracts and entity in contracts[source].entities:
+            found.append(StagingModel(path.stem, source, entity))
+    return found
+
+
+def manifest_path(settings: Settings) -> Path:
+    """dbt's ``manifest.json`` of the last invocation on this lake."""
+    return settings.lake.state / "dbt" / "target" / "manifest.json"
+
+
+def load_manifest(settings: Settings) -> dict[str, Any]:
+    """The manifest the last dbt invocation wrote (empty when there is none)."""
+    path = manifest_path(settings)
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def mart_models(manifest: dict[str, Any], schema: str = "gold") -> dict[str, dict[str, Any]]:
+    """Manifest nodes of the models built into ``schema`` (the marts), by model name."""
+    return {
+        node["name"]: node
+        for node in (manifest.get("nodes") or {}).values()
+        if node.get("resource_type") == "model" and node.get("schema") == schema
+    }
+
+
+def mart_sources(manifest: dict[str, Any], model: str) -> list[str]:
+    """The dbt sources (contract names) whose data reaches ``model``, through any ref chain."""
+    nodes = manifest.get("nodes") or {}
+    sources = manifest.get("sources") or {}
+    start = [uid for uid, n in nodes.items() if n.get("name") == model]
+    seen: set[str] = set()
+    found: set[str] = set()
+    while start:
+        uid = start.pop()
+        if uid in seen:
+            continue
+        seen.add(uid)
+        if uid in sources:
+            found.add(sources[uid]["source_name"])
+            continue
+        node = nodes.get(uid) or {}
+        start.extend((node.get("depends_on") or {}).get("nodes") or [])
+    return sorted(found)
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -91,6 +171,7 @@ def run_dbt(
     args: Sequence[str],
     target: str = "dev",
     extra_vars: dict[str, Any] | None = None,
+    quiet: bool = False,
 ) -> DbtResult:
     """Run one dbt command (``["build", "--select", "marts"]``) against ``target``.
 
@@ -99,6 +180,8 @@ def run_dbt(
         args: dbt command and its arguments, without project/profiles/target/vars.
         target: profile target (``dev`` = DuckDB on the lake).
         extra_vars: vars merged over the contract vars.
+        quiet: print nothing but errors (dbt's full log still goes to
+            ``<lake>/_state/dbt/logs/dbt.log``); colours only on a terminal either way.
 
     Returns:
         The outcome; ``success`` is False when any node failed.
@@ -111,9 +194,20 @@ def run_dbt(
     settings.lake.catalog.mkdir(parents=True, exist_ok=True)
     if target == "dev":
         _drop_copied_sources(build_database(settings))
-    dbt_vars = {"contracts": contract_vars(), **(extra_vars or {})}
+    dbt_vars = {
+        "contracts": contract_vars(),
+        "staging_models": [m.name for m in staging_models()],
+        **(extra_vars or {}),
+    }
+    output: list[str] = []
+    if quiet:
+        # Errors only on stdout; the file log keeps everything at debug level.
+        output += ["--log-level", "error", "--log-level-file", "debug"]
+    if quiet or not sys.stdout.isatty():
+        output.append("--no-use-colors")
     cli_args = [
         *args,
+        *output,
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
@@ -137,7 +231,7 @@ def run_dbt(
 def _drop_copied_sources(database: Path) -> None:
     """Drop bronze sources an older project version copied into the build database as tables.
 
-    Sources are now views over the Delta table (``_weather__sources.yml``), and DuckDB will not
+    Sources are now views over the Delta table (``_<source>__sources.yml``), and DuckDB will not
     replace a table with a view, so a build database from before that change needs this once.
     """
     import duckdb
@@ -171,7 +265,12 @@ def _release_duckdb() -> None:
 
 
 def _node_results(run_result: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """Flatten dbt's per-node results (absent for commands such as ``parse``)."""
+    """Flatten dbt's per-node results (absent for commands such as ``parse``).
+
+    A data test also says which model it is attached to (``model``), the test's own name
+    (``test``, e.g. ``accepted_range``) and column, so the gate can report it like an
+    expectation.
+    """
     nodes: list[dict[str, Any]] = []
     failures: list[str] = []
     for item in getattr(run_result, "results", None) or []:
@@ -179,12 +278,18 @@ def _node_results(run_result: Any) -> tuple[list[dict[str, Any]], list[str]]:
         name = getattr(node, "name", None) or getattr(item, "unique_id", "?")
         status = str(getattr(item, "status", ""))
         message = getattr(item, "message", None) or ""
+        attached = getattr(node, "attached_node", None) or ""
+        metadata = getattr(node, "test_metadata", None)
         nodes.append(
             {
                 "name": name,
                 "resource_type": str(getattr(node, "resource_type", "")),
                 "status": status,
                 "message": message,
+                "model": attached.rsplit(".", 1)[-1] if attached else None,
+                "test": getattr(metadata, "name", None) if metadata else None,
+                "column": getattr(node, "column_name", None),
+                "failures": getattr(item, "failures", None),
             }
         )
         if status in {"error", "fail", "runtime error"}:

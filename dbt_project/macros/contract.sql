@@ -1,6 +1,6 @@
 {#- The source contracts (lakehouse/contracts/<source>.yml) reach dbt as the `contracts` var,
     passed by lakehouse.dbt.run_dbt. These macros are the only readers of it, so models never
-    restate a field name, unit, range or city. -#}
+    restate a field name, unit, range or fan-out target. -#}
 
 {% macro contract(source) -%}
     {%- set contracts = var('contracts', none) -%}
@@ -18,24 +18,83 @@
 {%- endmacro %}
 
 
-{#- One `cast(<api name> as <type>) as <silver column>` per contract field. -#}
-{% macro contract_field_columns(source, entity) -%}
-    {%- for field in contract_entity(source, entity)['fields'] %}
-        cast({{ adapter.quote(field['name']) }} as {{ contract_type(field['type']) }})
-            as {{ field['column'] }}{{ "," if not loop.last }}
+{#- The silver name of a field: its `column`, else its bronze name. -#}
+{% macro contract_silver_column(field) -%}
+    {{ return(field['column'] or field['name']) }}
+{%- endmacro %}
+
+
+{#- SQL type of a field on the current adapter (decimal keeps its precision and scale). -#}
+{% macro contract_field_type(field) -%}
+    {%- if field['type'] == 'decimal' -%}
+        {{ return('decimal(' ~ field['precision'] ~ ', ' ~ field['scale'] ~ ')') }}
+    {%- endif -%}
+    {{ return(contract_type(field['type'])) }}
+{%- endmacro %}
+
+
+{#- One `cast(<bronze name> as <type>) as <silver column>` per contract field, in contract
+    order; `roles` (key, attribute, measure) keeps only fields of those roles. -#}
+{% macro contract_field_columns(source, entity, roles=none) -%}
+    {%- set fields = [] -%}
+    {%- for field in contract_entity(source, entity)['fields'] -%}
+        {%- if roles is none or field['role'] in roles -%}
+            {%- do fields.append(field) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for field in fields %}
+        cast({{ adapter.quote(field['name']) }} as {{ contract_field_type(field) }})
+            as {{ contract_silver_column(field) }}{{ "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
 
 
-{#- The contract's cities as a relation: one select per city, unioned. -#}
-{% macro contract_cities(source) -%}
-    {%- for city in contract(source)['cities'] %}
+{#- Silver columns of the entity's fields of role `measure` (what facts carry and marts
+    aggregate), in contract order. -#}
+{% macro contract_measures(source, entity) -%}
+    {%- set columns = [] -%}
+    {%- for field in contract_entity(source, entity)['fields'] if field['role'] == 'measure' -%}
+        {%- do columns.append(contract_silver_column(field)) -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{%- endmacro %}
+
+
+{#- SQL literal of one target attribute, typed by its YAML value. -#}
+{% macro _contract_literal(value) -%}
+    {%- if value is none -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- elif value is sameas true or value is sameas false -%}
+        cast({{ 'true' if value else 'false' }} as boolean)
+    {%- elif value is integer -%}
+        cast({{ value }} as integer)
+    {%- elif value is float -%}
+        cast({{ value }} as {{ contract_type('double') }})
+    {%- else -%}
+        cast('{{ value | string | replace("'", "''") }}' as {{ dbt.type_string() }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The source's fan-out targets (`source.targets.items`, weather's cities) as a relation: one
+    select per item, unioned, one column per attribute (`id`, `name`, ...); an attribute an
+    item lacks is null. -#}
+{% macro contract_targets(source) -%}
+    {%- set targets = (contract(source)['source'].get('targets') or {}).get('items') or [] -%}
+    {%- if not targets -%}
+        {{ exceptions.raise_compiler_error("the '" ~ source ~ "' contract declares no targets") }}
+    {%- endif -%}
+    {%- set columns = [] -%}
+    {%- for item in targets -%}
+        {%- for key in item if key not in columns -%}
+            {%- do columns.append(key) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- for item in targets %}
     select
-        cast('{{ city["id"] }}' as {{ dbt.type_string() }}) as city_id,
-        cast('{{ city["name"] | replace("'", "''") }}' as {{ dbt.type_string() }}) as city_name,
-        cast({{ city["latitude"] }} as {{ contract_type('double') }}) as latitude,
-        cast({{ city["longitude"] }} as {{ contract_type('double') }}) as longitude,
-        cast('{{ city["timezone"] }}' as {{ dbt.type_string() }}) as timezone
+        {%- for key in columns %}
+        {{ _contract_literal(item.get(key)) }} as {{ adapter.quote(key) }}{{ "," if not loop.last }}
+        {%- endfor %}
     {{ "union all" if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
@@ -50,6 +109,8 @@
     {%- set types = {
         'double': 'double precision',
         'integer': 'integer',
+        'bigint': 'bigint',
+        'decimal': 'decimal(18, 2)',
         'string': dbt.type_string(),
         'boolean': 'boolean',
         'timestamp': dbt.type_timestamp(),

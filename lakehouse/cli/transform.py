@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
-EPILOG = "Examples: lakehouse transform  |  lakehouse transform --full-refresh"
+EPILOG = (
+    "Examples: lakehouse transform  |  lakehouse transform --full-refresh  |  "
+    "lakehouse transform --verbose"
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -26,15 +32,31 @@ def transform(
             ),
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also print dbt's and Prefect's own output (kept in the lake's logs anyway).",
+        ),
+    ] = False,
 ) -> None:
     """Gate bronze, build silver and gold with dbt, audit gold and publish it; exits 1 naming
-    the failing gate and expectations (the published gold is then left as it was)."""
-    summary = _run_flow(full_refresh)
+    the failing gate and expectations (the published gold is then left as it was). With
+    nothing new in bronze since the published gold it does nothing and exits 0."""
+    summary = _run_flow(full_refresh, verbose)
+    if summary["status"] == "skipped":
+        typer.echo(
+            f"transform skipped: {summary.get('reason')}; published gold unchanged "
+            f"({summary.get('published_build_id') or 'nothing published yet'})",
+            err=True,
+        )
+        return
     _print_summary(summary)
     if summary["status"] != "ok":
         typer.echo(f"error: transform failed at {summary['failed_step']}", err=True)
         for name in summary["failed_expectations"]:
-            typer.echo(f"  failed expectation: {name}", err=True)
+            typer.echo(f"  failed: {name}", err=True)
         if not summary["failed_expectations"] and summary.get("error"):
             typer.echo(f"  {summary['error']}", err=True)
         kept = summary.get("published_build_id")
@@ -46,7 +68,42 @@ def transform(
         raise typer.Exit(1)
 
 
-def _run_flow(full_refresh: bool) -> dict[str, Any]:
+@contextmanager
+def _quiet_console(verbose: bool) -> Iterator[None]:
+    """Without ``--verbose``, Prefect's console lines (banners, task states, the traceback of an
+    expected gate failure) go to ``<lake>/_state/logs/transform.log`` instead of the terminal;
+    its API logs are untouched. The one-screen summary says what happened."""
+    if verbose:
+        yield
+        return
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from lakehouse.settings import get_settings
+
+    log_dir = get_settings().lake.state / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.FileHandler(log_dir / "transform.log", encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    file_handler.setLevel(logging.INFO)
+    loggers = [logging.getLogger(), logging.getLogger("prefect")]
+    saved: list[tuple[logging.Handler, int]] = []
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                saved.append((handler, handler.level))
+                handler.setLevel(logging.CRITICAL + 1)
+    root = logging.getLogger()
+    root.addHandler(file_handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(file_handler)
+        file_handler.close()
+        for handler, level in saved:
+            handler.setLevel(level)
+
+
+def _run_flow(full_refresh: bool, verbose: bool = False) -> dict[str, Any]:
     """Run the flow in-process; return its summary whether it passed or failed."""
     # Without PREFECT_API_URL Prefect starts a temporary server, which on a busy laptop takes
     # longer than its 20 s default.
@@ -55,8 +112,9 @@ def _run_flow(full_refresh: bool) -> dict[str, Any]:
     from flows.transform import transform as transform_flow
 
     try:
-        state = transform_flow(full_refresh=full_refresh, return_state=True)
-        data = state.result(raise_on_failure=False)
+        with _quiet_console(verbose):
+            state = transform_flow(full_refresh=full_refresh, verbose=verbose, return_state=True)
+            data = state.result(raise_on_failure=False)
     except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
         typer.echo(f"error: transform could not run: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -66,6 +124,9 @@ def _run_flow(full_refresh: bool) -> dict[str, Any]:
         return data
     typer.echo(f"error: transform failed: {type(data).__name__}: {data}", err=True)
     raise typer.Exit(1)
+
+
+MAX_WARNINGS = 5
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -101,12 +162,16 @@ def _print_summary(summary: dict[str, Any]) -> None:
         footer[str(item.get("step", "downstream"))] = ", ".join(
             f"{k}={v}" for k, v in item.items() if k != "step"
         )
-    for layer, gate in summary["gates"].items():
-        for warning in gate["warnings"]:
-            footer[f"warning ({layer})"] = warning
+    warnings = [w for gate in summary["gates"].values() for w in gate["warnings"]]
+    for n, warning in enumerate(warnings[:MAX_WARNINGS], 1):
+        footer[f"warning {n}"] = warning
+    if len(warnings) > MAX_WARNINGS:
+        footer["more warnings"] = f"{len(warnings) - MAX_WARNINGS} (see `lakehouse status`)"
     footer["time"] = f"{summary['seconds']} s"
     if summary.get("data_docs"):
         footer["data docs"] = summary["data_docs"]
-    footer["query"] = 'lakehouse sql "select * from agg_weather_daily"'
+    mart = next(iter(sorted(summary["marts"])), None)
+    if mart:
+        footer["query"] = f'lakehouse sql "select * from {mart}"'
     title = "transform " + ("ok" if summary["status"] == "ok" else "FAILED")
     print_summary(title, rows, footer=footer)

@@ -31,9 +31,9 @@ final as (
         location_id,
         local_date,
 
-        ---------- measures (the contract's silver columns)
-        {%- for field in contract_entity('weather', 'hourly')['fields'] %}
-        {{ field['column'] }},
+        ---------- measures (the contract's fields of role measure, silver names)
+        {%- for column in contract_measures('weather', 'hourly') %}
+        {{ column }},
         {%- endfor %}
 
         ---------- timestamps

@@ -1,5 +1,6 @@
 {#- Silver: bronze renamed and cast to the contract's silver column names (units in names).
-    Only renames and casts; the field list comes from the contract (macros/contract.sql).
+    Only renames and casts; every field, its type and its silver name come from the contract
+    (macros/contract.sql).
     Incremental like the fact, for the same reason: each run reads only the rows bronze
     (re)wrote since the last build, so new data costs its own size rather than all of bronze,
     and a corrected hour replaces its row by the natural key. -#}
@@ -28,15 +29,14 @@ source as (
 renamed as (
 
     select
-        ---------- ids
-        cast(city_id as {{ dbt.type_string() }}) as location_id,
+        ---------- ids (the contract's key fields: city_id as location_id)
+        {{ contract_field_columns('weather', 'hourly', roles=['key']) }},
 
-        ---------- numerics
-        {{ contract_field_columns('weather', 'hourly') }},
-        cast(latitude as {{ contract_type('double') }}) as latitude,
-        cast(longitude as {{ contract_type('double') }}) as longitude,
-        cast(elevation as {{ contract_type('double') }}) as elevation_m,
-        cast(utc_offset_seconds as integer) as utc_offset_seconds,
+        ---------- measures
+        {{ contract_field_columns('weather', 'hourly', roles=['measure']) }},
+
+        ---------- location context (the grid cell the API answered for)
+        {{ contract_field_columns('weather', 'hourly', roles=['attribute']) }},
 
         ---------- timestamps
         cast(observed_at as {{ dbt.type_timestamp() }}) as observed_at,

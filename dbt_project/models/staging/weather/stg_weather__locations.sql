@@ -1,10 +1,10 @@
-{#- Silver: the cities of the weather contract as a relation. The contract is this source
-    (lakehouse/contracts/weather.yml), so nothing here restates a city. -#}
+{#- Silver: the weather contract's fan-out targets (its cities, `source.targets.items`) as a
+    relation. The contract is the one owner of the cities; nothing here restates one. -#}
 with
 
-contract_cities as (
+contract_targets as (
 
-    {{ contract_cities('weather') }}
+    {{ contract_targets('weather') }}
 
 ),
 
@@ -12,17 +12,17 @@ renamed as (
 
     select
         ---------- ids
-        city_id as location_id,
+        id as location_id,
 
         ---------- dimensions
-        city_name as city,
+        name as city,
         timezone,
 
         ---------- numerics
         latitude,
         longitude
 
-    from contract_cities
+    from contract_targets
 
 )
 
