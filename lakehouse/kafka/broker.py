@@ -243,6 +243,9 @@ logger.request.name = kafka.request.logger
 logger.request.level = WARN
 logger.statechange.name = state.change.logger
 logger.statechange.level = WARN
+# The full configuration dump (several hundred lines, repeated); server.properties has it.
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = WARN
 """
 
 
