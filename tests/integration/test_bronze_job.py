@@ -202,8 +202,9 @@ def _bronze(spark: Any, lake: Lake):  # noqa: ANN202
 
 
 def _quarantine(spark: Any, lake: Lake) -> list[dict[str, Any]]:
+    """Rejects, with ``city_id`` read from the generic ``key`` column (the natural key as JSON)."""
     frame = spark.read.format("delta").load(str(lake.quarantine("weather__hourly")))
-    return [r.asDict() for r in frame.collect()]
+    return [{**r.asDict(), "city_id": json.loads(r.key)["city_id"]} for r in frame.collect()]
 
 
 def test_first_run_counts(scenario: dict[str, Any]) -> None:
@@ -240,7 +241,7 @@ def test_rejects_have_reasons_and_good_rows_of_the_object_flow(
     truncated = reasons[("santa_barbara", "body")]
     assert truncated["reason"].startswith("unparseable body: not valid JSON")
     assert truncated["observed_at"] is None and truncated["record"].startswith('{"latitude"')
-    assert reasons[("santa_barbara", "envelope.http_status")]["reason"] == (
+    assert reasons[("santa_barbara", "envelope.transport.status")]["reason"] == (
         "http_status 503 is not 2xx"
     )
     for q in rejects:
@@ -334,3 +335,64 @@ def test_altered_object_is_quarantined(spark: Any, tmp_path: Path) -> None:
     (reject,) = _quarantine(spark, lake)
     assert reject["field"] == "envelope.sha256" and "sha256" in reject["reason"]
     assert result.delta_version_after is None  # nothing valid: no bronze table yet
+
+
+def test_corrupt_and_empty_objects_are_quarantined_and_good_ones_load(
+    spark: Any, tmp_path: Path
+) -> None:
+    """Issue 16.3: a landing object that is not gzip, or is empty, no longer fails the load."""
+    from spark.landing_to_bronze import run
+
+    lake = Lake(tmp_path / "lake")
+    good = land(lake, "san_diego", hourly_body("san_diego", "2025-03-05T00:00", 24), FETCH_1, "b1")
+    (good.parent / "20250309T060001000000Z_corrupt.json.gz").write_bytes(b"<html>502</html>")
+    (good.parent / "20250309T060002000000Z_empty.json.gz").write_bytes(b"")
+    cut = gzip.compress(json.dumps({"envelope": {}, "body": "x" * 5000}).encode())
+    (good.parent / "20250309T060003000000Z_cut.json.gz").write_bytes(cut[: len(cut) // 2])
+    land(lake, "san_francisco", hourly_body("san_francisco", "2025-03-05T00:00", 24), FETCH_1, "b1")
+
+    result = run(spark, lake, "weather", "hourly")
+    assert result.status == "ok" and result.objects_processed == 5
+    assert result.rows_valid == 48 and result.rows_quarantined == 3
+    rejects = {Path(q["_landing_path"]).name.split("_")[1]: q for q in _quarantine(spark, lake)}
+    assert rejects["corrupt.json.gz"]["reason"].startswith("unreadable landing object: not gzip")
+    assert rejects["empty.json.gz"]["reason"] == "empty landing object (0 bytes)"
+    assert rejects["cut.json.gz"]["reason"].startswith("unreadable landing object: not gzip")
+    assert {q["field"] for q in rejects.values()} == {"object"}
+    assert _bronze(spark, lake).count() == 48
+    # The bad objects are in the ledger: a re-run does not read them again.
+    assert run(spark, lake, "weather", "hourly").objects_processed == 0
+
+
+def test_objects_in_the_old_envelope_still_load(spark: Any, tmp_path: Path) -> None:
+    """Objects landed before `transport` (top-level http_status and request) load as before."""
+    import hashlib
+
+    from spark.landing_to_bronze import run
+
+    lake = Lake(tmp_path / "lake")
+    folder = lake.landing("weather", "hourly") / "fetch_date=2025-03-09"
+    folder.mkdir(parents=True)
+    for city, status in (("san_diego", 200), ("walnut_creek", 500)):
+        body = json.dumps(hourly_body(city, "2025-03-05T00:00", 3))
+        envelope = {
+            "source": "weather",
+            "entity": "hourly",
+            "key": city,
+            "request": {"method": "GET", "url": "http://replay.invalid/v1/archive", "params": {}},
+            "http_status": status,
+            "content_type": "application/json",
+            "fetched_at": "2025-03-09T06:00:00Z",
+            "batch_id": "old",
+            "sha256": hashlib.sha256(body.encode()).hexdigest(),
+            "body_bytes": len(body),
+        }
+        document = json.dumps({"envelope": envelope, "body": body}).encode()
+        (folder / f"20250309T060000000000Z_{city}_0123456789abcdef.json.gz").write_bytes(
+            gzip.compress(document)
+        )
+    result = run(spark, lake, "weather", "hourly")
+    assert result.rows_valid == 3 and result.rows_quarantined == 1
+    (reject,) = _quarantine(spark, lake)
+    assert reject["city_id"] == "walnut_creek" and reject["field"] == "envelope.http_status"
+    assert reject["reason"] == "http_status 500 is not 2xx"

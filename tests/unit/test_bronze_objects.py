@@ -193,8 +193,6 @@ def test_run_with_nothing_new_starts_no_spark(tmp_path: Path) -> None:
     from spark.storage import object_key
 
     lake = Lake(tmp_path / "lake")
-    from tests.unit.test_bronze_objects import _weather_object  # noqa: PLC0415 - self import
-
     path = _weather_object(lake)
     ledger = lake.state / "bronze" / "weather__hourly" / "processed_objects"
     write_deltalake(
