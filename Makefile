@@ -20,16 +20,30 @@ uv: ## Install uv if it is missing
 dev: uv ## Create the Python environment from uv.lock
 	$(UV) sync --frozen
 
+# Setup per purpose (scripts/setup.sh lists the steps of each): the demo gets only what it runs,
+# lint and the Terraform tests get Terraform and checkov, the tests get everything.
 .PHONY: setup
 setup: dev ## Install everything else once: system packages, Spark jars, Terraform, checkov
-	bash scripts/setup.sh
+	bash scripts/setup.sh all
+
+.PHONY: setup-demo
+setup-demo: dev ## Install what the demo and bench run: Delta's jars for local Spark
+	bash scripts/setup.sh demo
+
+.PHONY: setup-test
+setup-test: dev ## Install what the tests run: Debian packages, Spark jars, Terraform, checkov
+	bash scripts/setup.sh test
+
+.PHONY: setup-lint
+setup-lint: dev ## Install what lint runs: Terraform and checkov
+	bash scripts/setup.sh lint
 
 .PHONY: demo
-demo: setup ## Run the whole pipeline on the local defaults and print where to look
+demo: setup-demo ## Run the whole pipeline on the local defaults and print where to look
 	bash scripts/demo.sh
 
 .PHONY: test
-test: setup ## Run every test, slow end-to-end ones included
+test: setup-test ## Run every test, slow end-to-end ones included
 	$(UV) run --frozen pytest
 
 .PHONY: test-fast
@@ -37,13 +51,13 @@ test-fast: dev ## Run the tests that need no Spark, servers or browser
 	$(UV) run --frozen pytest -m "not slow"
 
 .PHONY: lint
-lint: setup ## Lint Python, check the lock file, Terraform formatting and checkov
+lint: setup-lint ## Lint Python, check the lock file, Terraform formatting and checkov
 	$(UV) lock --check
 	$(UV) run --frozen ruff check .
 	bash scripts/lint-terraform.sh
 
 .PHONY: bench
-bench: setup ## Benchmark cost against data size, with a DuckDB baseline (see docs/benchmarks.md)
+bench: setup-demo ## Benchmark cost against data size, with a DuckDB baseline (see docs/benchmarks.md)
 	$(UV) run --frozen lakehouse bench --update-docs
 
 .PHONY: clean
