@@ -1,4 +1,4 @@
-"""`lakehouse ingest weather` end to end, as a user runs it, against the replay server.
+"""`lakehouse ingest <source>` end to end, as a user runs it: weather against the replay server.
 
 Nothing is faked: the CLI runs as a subprocess (reaching the session's Prefect server through
 ``PREFECT_API_URL``) and fetches from a real ``ReplayServer`` in this process that answers HTTP
@@ -61,7 +61,7 @@ def test_failing_city_is_named_others_land_and_a_healthy_rerun_completes(setting
         walnut = [r for r in server.requests if r["city"] == "walnut_creek"]
         assert [r["status"] for r in walnut] == [503, 429, 200]
         run = list_runs(lake, "ingest", "weather")[-1]
-        assert run["status"] == "failed" and run["cities"]["san_diego"]["status"] == "failed"
+        assert run["status"] == "failed" and run["targets"]["san_diego"]["status"] == "failed"
 
         server.set_faults([])
         healthy = _ingest(server.url)
@@ -71,7 +71,7 @@ def test_failing_city_is_named_others_land_and_a_healthy_rerun_completes(setting
     assert _landed_cities(lake) == sorted(CITIES)
     assert list_runs(lake, "ingest", "weather")[-1]["objects"] == 1
     for path in iter_objects(lake, "weather", "hourly"):
-        assert read_object(path)["envelope"]["request"]["url"].endswith("/v1/archive")
+        assert read_object(path)["envelope"]["transport"]["url"].endswith("/v1/archive")
 
 
 def test_bad_dates_exit_2_with_a_clear_message():
@@ -95,3 +95,21 @@ def test_bad_dates_exit_2_with_a_clear_message():
     )
     assert result.returncode == 2
     assert "error: start date 2025-03-11 is after end date 2025-03-05" in result.stderr
+
+
+def test_an_unknown_source_exits_2_naming_the_known_ones():
+    result = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli.app", "ingest", "nowhere"],
+        cwd=Path.cwd(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 2
+    from lakehouse.contracts import available_sources
+
+    known = ", ".join(available_sources())
+    assert result.stderr.strip().splitlines() == [
+        f"error: unknown source 'nowhere' (known: {known})"
+    ]
