@@ -110,13 +110,11 @@ def source_freshness(lake: Lake, source: str, now: datetime | None = None) -> Fr
     contract = load_contract(source)
     newest: datetime | None = None
     warn_after: float | None = None
-    for entity in contract.entities.values():
-        warn_after = (
-            entity.freshness.warn_after_hours
-            if warn_after is None
-            else min(warn_after, entity.freshness.warn_after_hours)
-        )
-        objects = list(iter_objects(lake, source, entity.landing.rsplit("/", 1)[-1]))
+    for name, entity in contract.entities.items():
+        if entity.freshness is not None:
+            limit = entity.freshness.warn_after_hours
+            warn_after = limit if warn_after is None else min(warn_after, limit)
+        objects = list(iter_objects(lake, source, entity.landing or name))
         if not objects:
             continue
         # Object names start with the fetch time, so the last one sorted is the newest fetch.
@@ -179,10 +177,85 @@ def _gates_of_last_transform(lake: Lake, source: str, latest: dict[str, Any]) ->
     return f"failed: {', '.join(failed)}" if failed else "passed"
 
 
+# Gold mart with one row per series and its gaps against the contract's cadence.
+COMPLETENESS_MART = "agg_series_completeness"
+MAX_GAPS_NAMED = 3
+
+
+def series_gaps(lake: Lake) -> dict[str, dict[str, Any]]:
+    """Per source, its series with gaps in the published gold (empty: none, or no gold).
+
+    Each value: ``series`` (series with gaps), ``total`` (series), ``missing`` (steps missing
+    in all), ``published_at`` and ``gaps`` (the largest per series: key, missing, from, to).
+    """
+    from lakehouse import gold
+    from lakehouse.settings import Settings
+
+    settings = Settings(lake_root=lake.root, _env_file=None)
+    try:
+        pointer = gold.published_pointer(settings)
+        if not pointer or COMPLETENESS_MART not in (pointer.get("marts") or {}):
+            return {}
+        _, rows = gold.query(
+            settings,
+            f"select source, entity, series_key, missing_count, largest_gap_missing_count,"
+            f" largest_gap_start_at, largest_gap_end_at, cadence from {COMPLETENESS_MART}"
+            f" order by source, missing_count desc, series_key",
+        )
+    except Exception:  # noqa: BLE001 - status reports what it can read; gold is optional here
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for source, entity, key, missing, largest, start, end, cadence in rows:
+        item = out.setdefault(
+            source,
+            {
+                "series": 0,
+                "total": 0,
+                "missing": 0,
+                "published_at": pointer.get("published_at"),
+                "gaps": [],
+            },
+        )
+        item["total"] += 1
+        if missing:
+            item["series"] += 1
+            item["missing"] += int(missing)
+            item["gaps"].append(
+                {
+                    "entity": entity,
+                    "series_key": key,
+                    "missing": int(missing),
+                    "largest": int(largest or 0),
+                    "cadence": cadence,
+                    "from": _short(start),
+                    "to": _short(end),
+                }
+            )
+    return {source: item for source, item in out.items() if item["series"]}
+
+
+def _short(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value
+
+
+def describe_gaps(item: dict[str, Any]) -> str:
+    """``2 of 4 series miss 27 steps: walnut_creek 24 (largest 2025-03-12 00:00..23:00), ...``."""
+    named = ", ".join(
+        f"{g['series_key']} {g['missing']} (largest {g['from']}..{g['to']})"
+        for g in item["gaps"][:MAX_GAPS_NAMED]
+    )
+    more = len(item["gaps"]) - MAX_GAPS_NAMED
+    return f"{item['series']} of {item['total']} series miss {item['missing']} steps: {named}" + (
+        f", and {more} more" if more > 0 else ""
+    )
+
+
 def collect_status(lake: Lake, sources: list[str] | None = None) -> list[LayerStatus]:
-    """One :class:`LayerStatus` per source and layer, from the run records and landing zone."""
+    """One :class:`LayerStatus` per source and layer, from the run records and landing zone,
+    plus a ``completeness`` warning line for a source whose published series have gaps."""
     lines: list[LayerStatus] = []
     now = datetime.now(UTC)
+    gaps = series_gaps(lake)
     for source in sources or available_sources():
         freshness = source_freshness(lake, source, now)
         for layer, step in LAYER_STEPS:
@@ -212,6 +285,20 @@ def collect_status(lake: Lake, sources: list[str] | None = None) -> list[LayerSt
                     gate=gate,
                     freshness_lag=freshness.describe() if layer == "landing" else None,
                     detail=record.get("error") or record.get("reason"),
+                )
+            )
+        if source in gaps:
+            item = gaps[source]
+            lines.append(
+                LayerStatus(
+                    source=source,
+                    layer="completeness",
+                    last_run=item["published_at"],
+                    status="warning",
+                    rows=item["missing"],
+                    gate=None,
+                    freshness_lag=None,
+                    detail=describe_gaps(item),
                 )
             )
     return lines

@@ -1,4 +1,5 @@
-"""`lakehouse status`: per source and layer, the last run, rows, gate result and freshness lag."""
+"""`lakehouse status`: per source and layer, the last run, rows, gate result and freshness lag,
+and a warning per source whose published series have gaps."""
 
 from __future__ import annotations
 
@@ -44,7 +45,12 @@ def show_status(output: Format = Format.table, lake_root: str | None = None) -> 
         }
         for line in lines
     ]
-    print_summary("lakehouse status", rows, footer={"lake": settings.lake.root, "times": "UTC"})
+    footer: dict[str, object] = {}
+    for line in lines:
+        if line["status"] == "warning" and line["detail"]:
+            footer[f"warning ({line['source']} {line['layer']})"] = line["detail"]
+    footer.update({"lake": settings.lake.root, "times": "UTC"})
+    print_summary("lakehouse status", rows, footer=footer)
     return lines
 
 
