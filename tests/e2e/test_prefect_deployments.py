@@ -230,6 +230,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 **env,
                 "LAKEHOUSE_PROJECT_DIR": str(ROOT),
                 "LAKEHOUSE_LAKE_ROOT": str(lake_root),
+                # The older name of LAKEHOUSE_WEATHER_BASE_URL: it keeps working.
                 "LAKEHOUSE_OPENMETEO_URL": replay.url,
                 "LAKEHOUSE_ALERT_WEBHOOK_URL": receiver.url,
                 "LAKEHOUSE_SPARK_DRIVER_MEMORY": "1g",
@@ -264,6 +265,8 @@ def test_deployments_and_schedules_are_on_the_server(stack: Stack) -> None:
         deployments["weather-ingest/weather-ingest"],
         deployments["daily-refresh/daily-refresh"],
     )
+    assert weather.entrypoint == "flows/ingest.py:weather_ingest"  # the generic ingest flow
+    assert set(weather.parameter_openapi_schema["properties"]) >= {"start_date", "base_url"}
     for deployment, cron in ((weather, "*/20 * * * *"), (daily, "0 7 * * *")):
         assert deployment.work_pool_name == POOL
         assert deployment.entrypoint.startswith("flows/")
@@ -355,8 +358,8 @@ def test_daily_refresh_completes_and_gold_has_every_city(
     daily = refreshed["gold"]["daily"]
     from lakehouse.contracts import load_contract
 
-    cities = load_contract("weather").cities
-    assert {row[0] for row in daily} in ({c.name for c in cities}, {c.id for c in cities})
+    cities = load_contract("weather").targets
+    assert {row[0] for row in daily} in ({c["name"] for c in cities}, {c["id"] for c in cities})
     assert all(row[2] > 0 for row in daily)
     assert stack.receiver.messages == []  # nothing failed, nothing alerted
 
