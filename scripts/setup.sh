@@ -4,7 +4,8 @@
 #   scripts/setup.sh demo    what `make demo` runs: Delta's jars for local Spark
 #   scripts/setup.sh lint    what `make lint` runs: Terraform (built from source) and checkov
 #   scripts/setup.sh test    what `make test` runs: all of the above plus the Debian packages
-#                            the tests start for real (PostgreSQL, psqlODBC, Chromium)
+#                            the tests start for real (PostgreSQL, psqlODBC, Chromium) and
+#                            the Kafka broker's jars
 #   scripts/setup.sh [all]   every step (`make setup`)
 #   scripts/setup.sh --list PURPOSE...   print the steps, run nothing
 #
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 declare -A STEPS=(
   [demo]="20-spark-jars.sh"
   [lint]="30-terraform.sh 40-checkov.sh"
-  [test]="10-system-packages.sh 20-spark-jars.sh 30-terraform.sh 40-checkov.sh"
+  [test]="10-system-packages.sh 20-spark-jars.sh 25-kafka-jars.sh 30-terraform.sh 40-checkov.sh"
 )
 
 usage() {
