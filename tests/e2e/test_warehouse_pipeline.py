@@ -124,7 +124,7 @@ def test_pipeline_publishes_to_the_warehouse_and_a_failed_gate_leaves_it(
     _lakehouse("warehouse", "odbc-dsn", "--name", dsn)
     over_odbc = _odbc_daily(dsn, password)
     on_lake = _lake_daily()
-    cities = {c.name for c in load_contract("weather").cities}
+    cities = {c["name"] for c in load_contract("weather").targets}
     assert {row["city"] for row in over_odbc} == cities
     # Two UTC days span at least two local days per city.
     assert len(over_odbc) >= 2 * len(cities)
@@ -142,7 +142,7 @@ def test_pipeline_publishes_to_the_warehouse_and_a_failed_gate_leaves_it(
         assert _close(*as_dicts), sql
 
     # -------- a run whose bronze gate fails: nothing changes, on the lake or over ODBC
-    city = load_contract("weather").cities[0].id
+    city = load_contract("weather").targets[0]["id"]
     with ReplayServer(faults=[Fault(city, "impossible_temperature")]) as replay:
         failed = _pipeline(replay.url)
     assert failed.returncode == 1, failed.stderr[-2000:]

@@ -51,12 +51,12 @@ def independent_daily(base_url: str) -> dict[tuple[str, str], dict]:
     """Daily aggregates per (city, local date) straight from the API's hourly values."""
     contract = load_contract("weather")
     out: dict[tuple[str, str], dict] = {}
-    for city in contract.cities:
+    for city in contract.targets:
         reply = httpx.get(
             f"{base_url}/v1/archive",
             params={
-                "latitude": city.latitude,
-                "longitude": city.longitude,
+                "latitude": city["latitude"],
+                "longitude": city["longitude"],
                 "start_date": FIRST_DAY,
                 "end_date": LAST_DAY,
                 "hourly": "temperature_2m,precipitation",
@@ -67,7 +67,7 @@ def independent_daily(base_url: str) -> dict[tuple[str, str], dict]:
         )
         reply.raise_for_status()
         hourly = reply.json()["hourly"]
-        zone = ZoneInfo(city.timezone)
+        zone = ZoneInfo(city["timezone"])
         days: dict[date, list[tuple[float, float]]] = defaultdict(list)
         for at, temp, rain in zip(
             hourly["time"], hourly["temperature_2m"], hourly["precipitation"], strict=True
@@ -76,7 +76,7 @@ def independent_daily(base_url: str) -> dict[tuple[str, str], dict]:
             days[utc.astimezone(zone).date()].append((temp, rain))
         for day, values in days.items():
             temps = [t for t, _ in values]
-            out[(city.name, day.isoformat())] = {
+            out[(city["name"], day.isoformat())] = {
                 "observation_count": len(values),
                 "avg_temperature_c": fmean(temps),
                 "min_temperature_c": min(temps),
@@ -96,7 +96,7 @@ def whole_day_hours(day: str, tz: str) -> int:
 
 def test_backfill_transform_matches_api_and_bad_run_changes_nothing() -> None:
     contract = load_contract("weather")
-    zones = {c.name: c.timezone for c in contract.cities}
+    zones = {c["name"]: c["timezone"] for c in contract.targets}
 
     # ---- clean run: ingest, bronze, transform
     with ReplayServer() as server:
