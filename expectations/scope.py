@@ -178,25 +178,27 @@ def series_frame(
         ).df()
     else:
         cols = ", ".join(_q(c) for c in series)
-        join = " and ".join(f"r.{_q(c)} is not distinct from g.{_q(c)}" for c in series)
+        f_cols = ", ".join(f"f.{_q(c)}" for c in series)
+        on = " and ".join(f"r.{_q(c)} is not distinct from f.{_q(c)}" for c in series)
         con.execute(
             f"""
             create or replace temp table _gate_starts as
             with firsts as (
                 select {cols}, min({t}) filter (where {i} > $since) as first_new
                 from {relation}
-                group by all
+                group by {cols}
                 having min({t}) filter (where {i} > $since) is not null
             )
             select
-                {", ".join(f"f.{_q(c)}" for c in series)},
+                {f_cols},
                 coalesce(max(r.{t}) filter (where r.{t} < f.first_new), f.first_new) as start_at
             from firsts as f
-            inner join {relation} as r on {join.replace("g.", "f.")}
-            group by all
+            inner join {relation} as r on {on}
+            group by {f_cols}, f.first_new
             """,
             {"since": scope.since},
         )
+        join = " and ".join(f"r.{_q(c)} is not distinct from g.{_q(c)}" for c in series)
         prune = ""
         params: dict[str, Any] = {}
         if partition_date is not None:
