@@ -94,3 +94,56 @@ def test_gates_line_covers_every_gate_of_the_last_transform(settings: Settings) 
     [gates] = [line for line in collect_status(lake, ["weather"]) if line.layer == "gates"]
     assert gates.gate == "passed"
     assert gates.status == "ok"
+
+
+def _publish_completeness(settings: Settings, rows: list[tuple]) -> None:
+    """Publish a gold build holding only agg_series_completeness (as the transform would)."""
+    import duckdb
+
+    from lakehouse import gold
+
+    source_db = settings.lake.catalog / "fixture.duckdb"
+    source_db.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(source_db)) as con:
+        con.execute("create schema gold")
+        con.execute(
+            "create table gold.agg_series_completeness (source varchar, entity varchar,"
+            " series_key_columns varchar, series_key varchar, cadence varchar,"
+            " first_event_at timestamp, last_event_at timestamp, expected_count integer,"
+            " present_count integer, missing_count integer, gap_count integer,"
+            " largest_gap_start_at timestamp, largest_gap_end_at timestamp,"
+            " largest_gap_missing_count integer)"
+        )
+        con.executemany(
+            "insert into gold.agg_series_completeness values"
+            " (?, 'hourly', 'location_id', ?, 'hour', '2025-03-05', '2025-03-20', ?, ?, ?, ?,"
+            " ?, ?, ?)",
+            rows,
+        )
+    build = gold.stage_build(settings, source_db, "gold", ["agg_series_completeness"], "b1")
+    gold.publish_build(settings, build)
+
+
+def test_gaps_in_published_series_are_a_warning_line_per_source(settings: Settings) -> None:
+    lake = settings.lake
+    assert "completeness" not in {x.layer for x in collect_status(lake, ["weather"])}
+    _publish_completeness(
+        settings,
+        [
+            ("weather", "san_diego", 361, 289, 72, 1, "2025-03-12 00:00", "2025-03-14 23:00", 72),
+            ("weather", "walnut_creek", 361, 361, 0, 0, None, None, None),
+        ],
+    )
+    [line] = [x for x in collect_status(lake, ["weather"]) if x.layer == "completeness"]
+    assert line.status == "warning" and line.rows == 72
+    assert line.detail == (
+        "1 of 2 series miss 72 steps: san_diego 72 (largest 2025-03-12 00:00..2025-03-14 23:00)"
+    )
+    table = CliRunner().invoke(app, ["status"])
+    assert table.exit_code == 0
+    assert "warning (weather completeness): 1 of 2 series miss 72 steps" in table.output
+
+
+def test_gap_free_series_add_no_line(settings: Settings) -> None:
+    _publish_completeness(settings, [("weather", "san_diego", 361, 361, 0, 0, None, None, None)])
+    assert "completeness" not in {x.layer for x in collect_status(settings.lake, ["weather"])}
