@@ -270,7 +270,11 @@ def _load(
     # One read and parse of the objects feeds the counts, the quarantine and the bronze rows.
     validated = validated.persist()
     try:
-        record = F.to_json(F.struct(*[F.col(c.raw_col).alias(c.name) for c in entity_plan.checks]))
+        # The row's raw values as the source sent them, missing ones as null.
+        record = F.to_json(
+            F.struct(*[F.col(c.raw_col).alias(c.name) for c in entity_plan.checks]),
+            {"ignoreNullFields": "false"},
+        )
         key = F.to_json(
             F.struct(*[F.col(f"raw__{k}").alias(k) for k in _key_names(ent)]),
             {"ignoreNullFields": "false"},
@@ -466,6 +470,8 @@ def _merge_bronze(spark, rows, uri: str, entity_plan: EntityPlan) -> dict[str, i
         if update is not None:
             merge = merge.whenMatchedUpdateAll(condition=update)
         merge.whenNotMatchedInsertAll().execute()
+        if delta_log.latest_version(spark, uri) == version:
+            return {"inserted": 0, "updated": 0}  # an insert-only MERGE with nothing new: no commit
     info = delta_log.commit_info(spark, uri, delta_log.latest_version(spark, uri) or 0)
     metrics = info.get("operationMetrics", {})
     if info.get("operation") == "MERGE":
@@ -536,7 +542,9 @@ def main(argv: list[str] | None = None) -> int:
         epilog="example: spark-submit spark/landing_to_bronze.py --source <source> "
         "--lake-root s3://acme-lake",
     )
-    parser.add_argument("--source", required=True, help="contract name (a file of the contracts folder)")
+    parser.add_argument(
+        "--source", required=True, help="contract name (a file of the contracts folder)"
+    )
     parser.add_argument(
         "--entity", action="append", help="entity of the contract (repeatable; default: all)"
     )

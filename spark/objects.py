@@ -308,9 +308,11 @@ def _peek_envelope(path: str, document: bool) -> dict[str, Any] | None:
 
 
 def _frames(rows: list[dict[str, Any]], columns: list[str]) -> Any:
+    """Rows as a pandas frame of Python objects (a missing value is None, never a float NaN:
+    an all-NaN float column does not convert to an Arrow string array)."""
     import pandas as pd
 
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in columns})
 
 
 def document_columns(spec: ReadSpec) -> list[str]:

@@ -1,10 +1,11 @@
 """Parallel arrays: index i of each array under ``layout.arrays`` is row i.
 
 A body looks like ``{"latitude": ..., "utc_offset_seconds": ..., "hourly": {"time": [...],
-"temperature_2m": [...], ...}}`` (an hourly forecast API). The event time's ``source_field`` names the array that decides
-how many rows there are; a field whose path is not ``$.``/``envelope.`` names another array. The
-arrays are zipped before they are exploded, so a row carries its own values only, not the
-whole arrays (exploding one array beside the others copies every array into every row).
+"temperature_2m": [...], ...}}`` (an hourly forecast API). The event time's ``source_field``
+names the array that decides how many rows there are; a field whose path is not ``$.`` or
+``envelope.`` names another array. The arrays are zipped before they are exploded, so a row
+carries its own values only, not the whole arrays (exploding one array beside the others copies
+every array into every row).
 """
 
 from __future__ import annotations

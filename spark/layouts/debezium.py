@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark.fields import OP_COLUMN, EntityPlan
-from spark.layouts.json_lines import explode_lines, line_problem
+from spark.layouts.json_lines import explode_lines, with_line_problem
 from spark.layouts.json_tree import CORRUPT, Node, get, prefix, unparseable
 from spark.validate import FATAL
 
@@ -60,17 +60,18 @@ def rows(objects: DataFrame, plan: EntityPlan) -> DataFrame:
         )
     )
     lines = lines.where(~tombstone)
-    unparseable_line = ok & (F.col(f"_j.{CORRUPT}").isNotNull() | F.col("_j").isNull())
+    lines = with_line_problem(
+        lines,
+        F.col(f"_j.{CORRUPT}").isNotNull() | F.col("_j").isNull(),
+        F.lit("record"),
+        prefix(F.col("_line")),
+        unparseable(F.col("_line"), "record"),
+    )
     op = ev.getField("op")
-    bad_op = ok & ~unparseable_line & (op.isNull() | ~op.isin(*OPS))
     op_reason = F.concat(
         F.lit("op="), F.coalesce(op, F.lit("null")), F.lit(f" is not one of [{', '.join(OPS)}]")
     )
-    reason = F.when(unparseable_line, unparseable(F.col("_line"), "record")).otherwise(op_reason)
-    bad = unparseable_line | bad_op
-    lines = lines.withColumn(FATAL, line_problem(bad, reason)).withColumn(
-        "_record", F.coalesce(F.col("_record"), F.when(bad, prefix(F.col("_line"))))
-    )
+    lines = with_line_problem(lines, op.isNull() | ~op.isin(*OPS), F.lit("op"), op, op_reason)
     image = F.when(op == "d", ev.getField("before")).otherwise(ev.getField("after"))
     roots = [v for v in plan.by_scope("root") if v.column != f"raw__{OP_COLUMN}"]
     return lines.select(

@@ -43,18 +43,33 @@ def explode_lines(objects: DataFrame, schema: T.StructType) -> tuple[DataFrame, 
     return lines.withColumn("_j", parse(F.col("_line"), schema)), keep
 
 
-def line_problem(condition: Column, reason: Column) -> Column:
-    """``_fatal`` of a line: its own problem when ``condition`` holds (objects keep theirs)."""
-    problem = F.array(problem_struct(F.lit("record"), prefix(F.col("_line")), reason))
-    return F.coalesce(F.col(FATAL), F.when(condition, problem))
+def with_line_problem(
+    lines: DataFrame, condition: Column, field: Column, raw_value: Column, reason: Column
+) -> DataFrame:
+    """A line's own problem when ``condition`` holds (rows of bad objects keep theirs); the
+    quarantine row then shows the line itself."""
+    problem = F.array(problem_struct(field, raw_value, reason))
+    bad = F.col(FATAL).isNull() & F.coalesce(condition, F.lit(False))
+    return (
+        lines.withColumn("_bad_line", bad)
+        .withColumn(FATAL, F.when(F.col("_bad_line"), problem).otherwise(F.col(FATAL)))
+        .withColumn(
+            "_record",
+            F.when(F.col("_bad_line"), prefix(F.col("_line"))).otherwise(F.col("_record")),
+        )
+        .drop("_bad_line")
+    )
 
 
 def rows(objects: DataFrame, plan: EntityPlan) -> DataFrame:
     lines, keep = explode_lines(objects, line_schema(plan))
-    bad_line = F.col(FATAL).isNull() & (F.col(f"_j.{CORRUPT}").isNotNull() | F.col("_j").isNull())
-    lines = lines.withColumn(
-        FATAL, line_problem(bad_line, unparseable(F.col("_line"), "record"))
-    ).withColumn("_record", F.coalesce(F.col("_record"), F.when(bad_line, prefix(F.col("_line")))))
+    lines = with_line_problem(
+        lines,
+        F.col(f"_j.{CORRUPT}").isNotNull() | F.col("_j").isNull(),
+        F.lit("record"),
+        prefix(F.col("_line")),
+        unparseable(F.col("_line"), "record"),
+    )
     values = [*plan.by_scope("root"), *plan.by_scope("record")]
     return lines.select(
         *keep,

@@ -18,7 +18,7 @@ import pytest
 
 from lakehouse.lake import Lake
 from lakehouse.landing import land_body, land_file, land_response
-from spark.objects import ReadSpec, document_row, render, table_frames, table_columns
+from spark.objects import ReadSpec, document_row, render, table_columns, table_frames
 from spark.storage import list_objects
 
 FETCHED = datetime(2025, 3, 9, 6, 0, tzinfo=UTC)
@@ -185,8 +185,8 @@ def test_render_keeps_source_text() -> None:
 
 def test_run_with_nothing_new_starts_no_spark(tmp_path: Path) -> None:
     """A re-run with nothing new lists and reads the ledger in Python, commits nothing (16.6)."""
-    from deltalake import write_deltalake
     import pyarrow as pa
+    from deltalake import write_deltalake
 
     from lakehouse.runs import latest_run
     from spark.landing_to_bronze import run
