@@ -64,7 +64,28 @@ STRAY_UPDATE = (
     "s._fetched_at > t._fetched_at or (s._fetched_at = t._fetched_at"
     " and s._ingested_at = t._ingested_at and s._landing_path > t._landing_path)"
 )
-_DUCK_TYPES = {"double": "DOUBLE", "integer": "INTEGER", "string": "VARCHAR", "boolean": "BOOLEAN"}
+_DUCK_TYPES = {
+    "double": "DOUBLE",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "string": "VARCHAR",
+    "boolean": "BOOLEAN",
+}
+
+
+def _array_fields(entity: Entity) -> list:
+    """Fields read from the arrays of the column_arrays layout (no ``$.``/``envelope.`` path)."""
+    return [f for f in entity.fields if not (f.path or "").startswith(("$.", "envelope."))]
+
+
+def _root_fields(entity: Entity) -> list:
+    """Fields read from the body root (``$.<name>``): the grid cell and its UTC offset."""
+    return [f for f in entity.fields if (f.path or "").startswith("$.")]
+
+
+def _offset_field(entity: Entity) -> str | None:
+    zone = entity.event_time.timezone
+    return zone.split(":", 1)[1] if zone.startswith("offset_field:") else None
 
 
 @dataclass(frozen=True)
@@ -87,23 +108,25 @@ def _quote(text: str) -> str:
 
 
 def _body_type(entity: Entity) -> str:
-    hourly = {"time": ["VARCHAR"]}
-    hourly.update({f.name: [_DUCK_TYPES[f.type]] for f in entity.fields})
-    shape = {
-        "latitude": "DOUBLE",
-        "longitude": "DOUBLE",
-        "elevation": "DOUBLE",
-        "utc_offset_seconds": "INTEGER",
-        "hourly": hourly,
-    }
+    arrays = {entity.event_time.source_field: ["VARCHAR"]}
+    arrays.update({f.source_path: [_DUCK_TYPES[f.type]] for f in _array_fields(entity)})
+    shape: dict = {f.source_path[2:]: _DUCK_TYPES[f.type] for f in _root_fields(entity)}
+    shape[entity.layout.arrays] = arrays
     return json.dumps(shape)
 
 
 def _rows_sql(entity: Entity, cities: list[str], files: list[str], ingested_at: str) -> str:
     """SQL for steps 2-4: one row per (object, hour) with a ``_check`` (NULL when valid)."""
     file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
-    fields = entity.fields
-    unnest = ",\n".join(f"unnest(b.hourly.{f.name}) as {f.name}" for f in fields)
+    fields = _array_fields(entity)
+    arrays, time_field = entity.layout.arrays, entity.event_time.source_field
+    unnest = ",\n".join(f"unnest(b.{arrays}.{f.source_path}) as {f.name}" for f in fields)
+    roots = _root_fields(entity)
+    root_select = ", ".join(f"b.{f.source_path[2:]} as {f.name}" for f in roots)
+    root_names = ", ".join(f.name for f in roots)
+    root_nulls = ", ".join(f"null::{_DUCK_TYPES[f.type]} as {f.name}" for f in roots)
+    offset = _offset_field(entity)
+    shift = f" - to_seconds(coalesce({offset}, 0))" if offset else ""
     known = ", ".join(_quote(c) for c in cities)
     # The envelope's key names the city; only the contract's cities are accepted (as in Spark).
     checks = [f"when city_id is null or city_id not in ({known}) then 'city_id|unknown city'"]
@@ -150,17 +173,15 @@ def _rows_sql(entity: Entity, cities: list[str], files: list[str], ingested_at: 
         from landed
     ),
     hours as (
-        select city_id, b.latitude as latitude, b.longitude as longitude,
-               b.elevation as elevation, b.utc_offset_seconds as utc_offset_seconds,
-               unnest(b.hourly.time) as local_time,
+        select city_id, {root_select},
+               unnest(b.{arrays}.{time_field}) as local_time,
                {unnest},
                _batch_id, _landing_path, _fetched_at, _source_sha256
-        from parsed where b.hourly.time is not null
+        from parsed where b.{arrays}.{time_field} is not null
     ),
     typed as (
         select *,
-               timezone('UTC', try_strptime(local_time, '{time_format}'))
-                   - to_seconds(coalesce(utc_offset_seconds, 0)) as observed_at
+               timezone('UTC', try_strptime(local_time, '{time_format}')){shift} as observed_at
         from hours
     ),
     checked as (
@@ -170,7 +191,7 @@ def _rows_sql(entity: Entity, cities: list[str], files: list[str], ingested_at: 
         from typed
     )
     select city_id, observed_at, cast(timezone('UTC', observed_at) as date) as observed_date,
-           latitude, longitude, elevation, utc_offset_seconds, {names},
+           {root_names}, {names},
            _batch_id, _landing_path, _fetched_at,
            {_quote(ingested_at)}::timestamptz as _ingested_at, _source_sha256, _check,
            case when _check is not null then to_json(struct_pack({record}))::varchar end
@@ -180,28 +201,24 @@ def _rows_sql(entity: Entity, cities: list[str], files: list[str], ingested_at: 
     from checked
     union all by name
     select city_id, null::timestamptz as observed_at, null::date as observed_date,
-           null::double as latitude, null::double as longitude, null::double as elevation,
-           null::integer as utc_offset_seconds, {nulls},
+           {root_nulls}, {nulls},
            _batch_id, _landing_path, _fetched_at,
            {_quote(ingested_at)}::timestamptz as _ingested_at, _source_sha256,
            'body|unparseable or empty response body' as _check, bad_body as record,
            bad_body as raw_value
-    from parsed where b.hourly.time is null
+    from parsed where b.{arrays}.{time_field} is null
     """
 
 
 def _columns(entity: Entity) -> str:
-    """The bronze columns, in bronze order."""
+    """The bronze columns, in bronze order (key, event time, date, the other fields, metadata)."""
+    keys = [k for k in entity.key_fields if k in {f.name for f in entity.fields}]
     return ", ".join(
         [
-            "city_id",
-            "observed_at",
-            "observed_date",
-            "latitude",
-            "longitude",
-            "elevation",
-            "utc_offset_seconds",
-            *(f.name for f in entity.fields),
+            *keys,
+            entity.event_time.column,
+            entity.partition_by,
+            *(f.name for f in entity.fields if f.name not in keys),
             "_batch_id",
             "_landing_path",
             "_fetched_at",
@@ -288,7 +305,8 @@ class DuckDBBaseline:
         self.batch_bytes = batch_bytes
         contract = load_contract(SOURCE)
         self.entity = contract.entity(ENTITY)
-        self.cities = [c.id for c in contract.cities]
+        # The targets' ids (the cities): the only envelope keys accepted, as in Spark.
+        self.cities = [str(t["id"]) for t in contract.targets]
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         self.temp_dir.mkdir(parents=True, exist_ok=True)
