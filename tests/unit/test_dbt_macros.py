@@ -15,8 +15,9 @@ from lakehouse.dbt import DbtError, contract_vars, dbt_env, run_dbt
 def test_contract_reaches_dbt_as_vars_and_lake_root_is_absolute(settings) -> None:
     weather = contract_vars()["weather"]
     contract = load_contract("weather")
-    assert [c["id"] for c in weather["cities"]] == [c.id for c in contract.cities]
-    assert weather["entities"]["hourly"]["fields"][0]["column"] == "temperature_c"
+    items = weather["source"]["targets"]["items"]
+    assert [t["id"] for t in items] == [t["id"] for t in contract.targets]
+    assert weather["entities"]["hourly"]["fields"][0]["column"] == "location_id"
     env = dbt_env(settings)
     assert env["LAKEHOUSE_LAKE_ROOT"] == str(settings.lake_root.resolve())
     assert env["DO_NOT_TRACK"] == "1"
@@ -42,24 +43,32 @@ def test_to_local_timestamp_follows_daylight_saving_on_duckdb(settings) -> None:
     assert shown == cases
 
 
-def test_staging_columns_and_cities_are_rendered_from_the_contract(settings) -> None:
+def test_staging_columns_measures_and_targets_are_rendered_from_the_contract(settings) -> None:
     contract = load_contract("weather")
+    entity = contract.entity("hourly")
     result = run_dbt(
         settings,
         [
             "compile",
             "--inline",
-            "select {{ contract_field_columns('weather', 'hourly') }} from bronze_rows"
-            " union all {{ contract_cities('weather') }}",
+            "select {{ contract_field_columns('weather', 'hourly') }},"
+            " '{{ contract_measures('weather', 'hourly') | join(',') }}' as measures"
+            " from bronze_rows union all {{ contract_targets('weather') }}",
         ],
     )
     assert result.success, result.failures
     sql = result.raw.result.results[0].node.compiled_code
-    for field in contract.entity("hourly").fields:
+    # Every field, the key and the location context included, under its silver name.
+    for field in entity.fields:
         assert f'cast("{field.name}" as' in sql
-        assert f"as {field.column}" in sql
-    for city in contract.cities:
-        assert f"'{city.name}'" in sql and f"'{city.timezone}'" in sql
+        assert f"as {field.silver_column}" in sql
+    assert 'cast("city_id" as' in sql and "as location_id" in sql
+    assert 'cast("elevation" as double)\n            as elevation_m' in sql
+    measures = [f.silver_column for f in entity.fields if f.role == "measure"]
+    assert f"'{','.join(measures)}' as measures" in sql
+    assert "latitude" not in measures
+    for target in contract.targets:
+        assert f"'{target['name']}'" in sql and f"'{target['timezone']}'" in sql
 
 
 def test_dbt_without_the_contract_says_how_to_run_it(settings) -> None:

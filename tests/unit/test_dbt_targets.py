@@ -45,6 +45,7 @@ MODELS = {
     "fct_weather_hourly",
     "agg_weather_daily",
     "agg_weather_city_summary",
+    "agg_series_completeness",
 }
 # Models whose compilation runs a query on the target (see the module docstring).
 NEEDS_LIVE_QUERY = {"fct_weather_hourly", "stg_weather__hourly"}
@@ -62,7 +63,6 @@ def _write_bronze(settings) -> None:
     from deltalake import write_deltalake
 
     entity = load_contract("weather").entities["hourly"]
-    arrow_types = {"double": pa.float64(), "integer": pa.int32(), "string": pa.string()}
     now = datetime(2024, 6, 1, 12, tzinfo=UTC)
     columns = {
         "city_id": pa.array(["san_francisco"]),
@@ -73,8 +73,10 @@ def _write_bronze(settings) -> None:
         "elevation": [16.0],
         "utc_offset_seconds": pa.array([-25200], pa.int32()),
     }
+    arrow_types = {"double": pa.float64(), "integer": pa.int32()}
     for field in entity.fields:
-        columns[field.name] = pa.array([1], arrow_types.get(field.type, pa.float64()))
+        if field.role == "measure":
+            columns[field.name] = pa.array([1], arrow_types.get(field.type, pa.float64()))
     for name in ("_batch_id", "_landing_path", "_source_sha256"):
         columns[name] = pa.array(["x"])
     for name in ("_fetched_at", "_ingested_at"):
