@@ -84,3 +84,8 @@ output "flow_run_execution_role_arn" {
   description = "Execution role ARN for the ECS work pool's base job template."
   value       = module.orchestration.execution_role_arn
 }
+
+output "source_secret_arns" {
+  description = "Secrets Manager ARN of each source's credentials, by contract name (put the values with aws secretsmanager put-secret-value)."
+  value       = module.orchestration.source_secret_arns
+}

@@ -209,3 +209,15 @@ variable "alert_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "source_secrets" {
+  description = "Sources whose credentials live in Secrets Manager, by contract name, each with the secret's description."
+  type = map(object({
+    description = string
+  }))
+  default = {
+    flights = {
+      description = "Amadeus API key and secret of the flights source: JSON {\"client_id\": ..., \"client_secret\": ...}, put out of band."
+    }
+  }
+}

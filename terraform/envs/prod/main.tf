@@ -121,6 +121,7 @@ module "orchestration" {
   worker_count                = var.worker_count
   log_retention_days          = var.log_retention_days
   secret_recovery_window_days = var.secret_recovery_window_days
+  source_secrets              = var.source_secrets
   alert_emails                = var.alert_emails
   lake_bucket_arns            = values(module.storage.bucket_arns)
   glue_database_names         = values(module.catalog.database_names)

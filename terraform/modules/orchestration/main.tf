@@ -50,6 +50,20 @@ resource "aws_secretsmanager_secret" "prefect_api_key" {
   tags                    = var.tags
 }
 
+# Credentials of the sources (the flights source's Amadeus API key and secret, ...): one secret
+# per contract, a JSON object of that contract's secret settings, put out of band and read by
+# the flow runs (LAKEHOUSE_<SOURCE>_<SETTING>), never by Terraform.
+resource "aws_secretsmanager_secret" "source" {
+  #checkov:skip=CKV2_AWS_57:The APIs issue these credentials (Amadeus API key and secret); no Lambda here can mint new ones, so they are rotated at the API's portal and put here with put-secret-value.
+  for_each = var.source_secrets
+
+  name_prefix             = "${var.name}/sources/${each.key}-"
+  description             = each.value.description
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+  tags                    = merge(var.tags, { source = each.key })
+}
+
 ################################################################################
 # ECS cluster
 ################################################################################
@@ -244,6 +258,16 @@ data "aws_iam_policy_document" "flow_run" {
       [for db in var.glue_database_names : "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${db}"],
       [for db in var.glue_database_names : "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${db}/*"],
     )
+  }
+
+  dynamic "statement" {
+    for_each = length(var.source_secrets) > 0 ? [1] : []
+
+    content {
+      sid       = "ReadSourceCredentials"
+      actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+      resources = [for secret in aws_secretsmanager_secret.source : secret.arn]
+    }
   }
 
   dynamic "statement" {

@@ -42,3 +42,8 @@ output "alerts_topic_arn" {
   description = "ARN of the SNS topic for pipeline alerts."
   value       = aws_sns_topic.alerts.arn
 }
+
+output "source_secret_arns" {
+  description = "Secrets Manager ARN of each source's credentials, by contract name (put the JSON of its secret settings with put-secret-value)."
+  value       = { for name, secret in aws_secretsmanager_secret.source : name => secret.arn }
+}

@@ -179,3 +179,16 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "source_secrets" {
+  description = "Sources whose credentials live in Secrets Manager, by contract name (flights), each with the secret's description; the flow runs may read them."
+  type = map(object({
+    description = string
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.source_secrets) : can(regex("^[a-z][a-z0-9_]*$", name))])
+    error_message = "source_secrets keys must be contract names: lowercase letters, digits and _."
+  }
+}
