@@ -33,7 +33,7 @@ class GateSuite:
     """One table's suite, generated from a contract or declared with a mart.
 
     Attributes:
-        name: ``<layer>.<table>`` (``bronze.<source>__<entity>``, ``silver.stg_<source>__<entity>``).
+        name: ``<layer>.<table>`` (``bronze.<src>__<entity>``, ``silver.stg_<src>__<entity>``).
         layer: bronze, silver or gold.
         table: the table the frame comes from (bronze table, staging model or mart).
         source: the contract it belongs to (gold: the first source feeding the mart).

@@ -145,6 +145,15 @@ def count_rows(con: Any, relation: str, scope: Scope) -> int:
     )
 
 
+def last_rows(con: Any, relation: str, series: list[str], time: str) -> pd.DataFrame:
+    """The newest row of each series of ``relation`` (the whole newest row without series)."""
+    partition = f"partition by {', '.join(_q(c) for c in series)} " if series else ""
+    return con.execute(
+        f"select * from {relation} "
+        f"qualify row_number() over ({partition}order by {_q(time)} desc) = 1"
+    ).df()
+
+
 def series_frame(
     con: Any,
     relation: str,

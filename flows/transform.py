@@ -24,6 +24,7 @@ from expectations.scope import (
     bronze_watermark,
     code_fingerprint,
     count_rows,
+    last_rows,
     published_watermarks,
     scope_for,
     series_frame,
@@ -42,7 +43,7 @@ from lakehouse.dbt import (
     mart_models,
     run_dbt,
 )
-from lakehouse.runs import new_run_id, record_run
+from lakehouse.runs import list_runs, new_run_id, record_run
 from lakehouse.settings import Settings, get_settings
 
 # dbt selectors of the two builds: silver is staging and intermediate, gold the marts.
@@ -99,6 +100,9 @@ class BronzeTable:
     entity: str
     table: str
     watermark: datetime | None
+    # A bronze run after the published build quarantined rows: its rate must be gated even
+    # when it wrote nothing new (every row rejected).
+    quarantined_since_publish: bool = False
 
 
 @dataclass
@@ -128,6 +132,7 @@ def plan_transform(settings: Settings, contracts: dict[str, Contract], full_refr
     watermark at least as new as the table's newest ``_ingested_at``, and was built by the same
     dbt project and contracts (a changed model is new work too).
     """
+    pointer = gold.published_pointer(settings)
     tables = {}
     for source, contract in sorted(contracts.items()):
         for name, entity in contract.entities.items():
@@ -135,10 +140,13 @@ def plan_transform(settings: Settings, contracts: dict[str, Contract], full_refr
             if not path.is_dir():
                 continue
             tables[entity.bronze_table] = BronzeTable(
-                source, name, entity.bronze_table, bronze_watermark(path)
+                source,
+                name,
+                entity.bronze_table,
+                bronze_watermark(path),
+                _quarantined_since(settings, source, name, pointer),
             )
     fingerprint = code_fingerprint(PROJECT_DIR, contract_vars())
-    pointer = gold.published_pointer(settings)
     published = published_watermarks(settings)
     plan = Plan(tables=tables, published=published, fingerprint=fingerprint)
     if not tables:
@@ -148,11 +156,27 @@ def plan_transform(settings: Settings, contracts: dict[str, Contract], full_refr
     elif pointer.get("code_fingerprint") != fingerprint:
         pass
     elif all(
-        t.watermark is None or (t.table in published and t.watermark <= published[t.table])
+        not t.quarantined_since_publish
+        and (t.watermark is None or (t.table in published and t.watermark <= published[t.table]))
         for t in tables.values()
     ):
         plan.noop_reason = f"nothing new in bronze since published build {pointer['build_id']}"
     return plan
+
+
+def _quarantined_since(
+    settings: Settings, source: str, entity: str, pointer: dict[str, Any] | None
+) -> bool:
+    """Whether a bronze run of ``source``/``entity`` after the published build quarantined rows."""
+    if pointer is None:
+        return False
+    published = str(pointer.get("published_at") or "")
+    return any(
+        str(r.get("finished_at") or "") > published
+        and r.get("entity") in (None, entity)
+        and (r.get("quarantine_rate") or 0) > 0
+        for r in list_runs(settings.lake, "bronze", source)
+    )
 
 
 # ---------------------------------------------------------------- Frames for the gates
@@ -190,15 +214,21 @@ def _bronze_loader(
             con.execute(f"select column_name, column_type from (describe {relation})").fetchall()
         )
         partition = entity.partition_by if types.get(entity.partition_by) == "DATE" else None
-        return series_frame(
+        series = list(suite.series or entity.key_fields)
+        frame = series_frame(
             con,
             relation,
             key=list(entity.natural_key),
-            series=list(suite.series or entity.key_fields),
+            series=series,
             time=entity.event_time.column,
             scope=scope_for(plan.published, suite.table, full),
             partition_date=partition,
         )
+        if frame is None and plan.tables[suite.table].quarantined_since_publish:
+            # Nothing new, yet a bronze run rejected rows: validate each series' last row so
+            # the run's quarantine rate is gated (those rows passed before and pass again).
+            frame = last_rows(con, relation, series, entity.event_time.column)
+        return frame
 
     return load
 
