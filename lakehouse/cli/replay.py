@@ -8,7 +8,7 @@ import typer
 
 EPILOG = (
     "Example: lakehouse replay-server --port 8765 --fault san_diego:http_500 "
-    "--fault walnut_creek:http_503:1"
+    "--fault walnut_creek:http_503:1 --fault SFO-JFK:http_429:2"
 )
 
 
@@ -24,24 +24,29 @@ def replay_server(
         list[str] | None,
         typer.Option(
             "--fault",
-            help="Inject a fault, city:kind[:times] (repeatable). Kinds: http_500, http_503, "
-            "http_429, truncate, empty_hours, impossible_temperature, out_of_range, null_value.",
+            help="Inject a fault (repeatable): city:kind[:times] for Open-Meteo (http_500, "
+            "http_503, http_429, truncate, empty_hours, impossible_temperature, out_of_range, "
+            "null_value) or ORIGIN-DESTINATION:kind[:times] for flight offers (expired_token, "
+            "http_429, http_500, truncate, bad_request; * for every route).",
         ),
     ] = None,
 ) -> None:
-    """Answer Open-Meteo's /v1/forecast and /v1/archive with deterministic data until Ctrl-C."""
-    from lakehouse.replay import Fault, ReplayServer
+    """Answer the replayed APIs with deterministic data until Ctrl-C: Open-Meteo's /v1/forecast
+    and /v1/archive, and Amadeus' OAuth2 token and /v2/shopping/flight-offers (client id
+    replay-client-id, secret replay-client-secret)."""
+    from lakehouse.replay import ReplayServer
+    from lakehouse.replay.server import parse_fault
 
     try:
-        faults = [Fault.parse(text) for text in fault or []]
+        faults = [parse_fault(text) for text in fault or []]
         server = ReplayServer(faults=faults, host=host, port=port)
     except (ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(server.url, err=False)
     typer.echo(
-        f"replay server for Open-Meteo on {server.url} (set LAKEHOUSE_OPENMETEO_URL={server.url}); "
-        "Ctrl-C stops it",
+        f"replay server on {server.url} (give --base-url {server.url} to lakehouse ingest, or "
+        "set LAKEHOUSE_<SOURCE>_BASE_URL); Ctrl-C stops it",
         err=True,
     )
     try:

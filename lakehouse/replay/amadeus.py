@@ -53,6 +53,8 @@ from zoneinfo import ZoneInfo
 TOKEN_PATH = "/v1/security/oauth2/token"
 SEARCH_PATH = "/v2/shopping/flight-offers"
 PATHS = (TOKEN_PATH, SEARCH_PATH)
+# The search parameters that name a route (faults are keyed ORIGIN-DESTINATION).
+ROUTE_PARAMS = ("originLocationCode", "destinationLocationCode")
 DEFAULT_BASE_URL = "https://test.api.amadeus.com"
 # Credentials the replay accepts unless a responder is given its own (not secrets: a replay).
 REPLAY_CREDENTIALS = {"replay-client-id": "replay-client-secret"}

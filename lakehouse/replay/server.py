@@ -1,16 +1,24 @@
-"""The replay server: Open-Meteo's endpoints on a local port, with faults an admin API can change.
+"""The replay server: the source APIs' endpoints on a local port, with faults an admin API changes.
 
-``ReplayServer`` runs a threaded HTTP server on a background thread; use it as a context manager::
+One server answers every replayed API by path: Open-Meteo's ``/v1/forecast`` and ``/v1/archive``
+(:mod:`lakehouse.replay.openmeteo`) and Amadeus' ``/v1/security/oauth2/token`` and
+``/v2/shopping/flight-offers`` (:mod:`lakehouse.replay.amadeus`). ``ReplayServer`` runs a
+threaded HTTP server on a background thread; use it as a context manager::
 
     with ReplayServer(faults=[Fault("san_diego", "http_500")], port=0) as server:
         server.url  # http://127.0.0.1:<free port>
 
+Faults are per city for Open-Meteo (:class:`Fault`) and per route for Amadeus
+(:class:`lakehouse.replay.amadeus.RouteFault`, ``SFO-JFK:http_429:2``).
+
 Admin endpoints (for tests that drive other processes):
 
 - ``GET /__replay/faults``: active faults with remaining uses.
-- ``POST /__replay/faults``: body is a JSON list of ``{"city", "kind", "times"}``; replaces them.
+- ``POST /__replay/faults``: body is a JSON list of ``{"city", "kind", "times"}`` or
+  ``{"route", "kind", "times"}``; replaces them.
 - ``DELETE /__replay/faults``: removes every fault.
-- ``GET /__replay/requests``: every API request answered so far (path, city, status, fault).
+- ``GET /__replay/requests``: every API request answered so far (path, city or route, status,
+  fault).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lakehouse.contracts import load_contract
 from lakehouse.log import get_logger, log_event
+from lakehouse.replay import amadeus
 from lakehouse.replay.faults import Fault, FaultBook
 from lakehouse.replay.openmeteo import Reply, answer, cities_of, error_reply
 
@@ -44,19 +53,22 @@ class ReplayServer:
 
     def __init__(
         self,
-        faults: list[Fault] | None = None,
+        faults: list[Fault | amadeus.RouteFault] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         source: str = "weather",
+        token_expires_in: int = amadeus.DEFAULT_EXPIRES_IN,
     ) -> None:
         self.cities = cities_of(load_contract(source))
         self.faults = FaultBook()
+        self.route_faults = amadeus.RouteFaults()
         self.set_faults(faults or [])
         self.requests: list[dict[str, Any]] = []
         self._requests_lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self.amadeus = amadeus.AmadeusReplay(expires_in=token_expires_in, base_url=self.url)
 
     @property
     def url(self) -> str:
@@ -64,15 +76,17 @@ class ReplayServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def set_faults(self, faults: list[Fault]) -> None:
+    def set_faults(self, faults: list[Fault | amadeus.RouteFault]) -> None:
         """Replace the active faults; unknown city ids are an error."""
         known = {c.id for c in self.cities}
-        for fault in faults:
+        city_faults = [f for f in faults if isinstance(f, Fault)]
+        for fault in city_faults:
             if fault.city not in known:
                 raise ValueError(
                     f"unknown city {fault.city!r}; cities are {', '.join(sorted(known))}"
                 )
-        self.faults.set(list(faults))
+        self.faults.set(city_faults)
+        self.route_faults.set([f for f in faults if isinstance(f, amadeus.RouteFault)])
 
     def start(self) -> ReplayServer:
         """Serve on a background thread."""
@@ -104,9 +118,13 @@ class ReplayServer:
         with self._requests_lock:
             self.requests.append(entry)
 
-    def handle(self, method: str, target: str, body: bytes) -> Reply:
+    def handle(
+        self, method: str, target: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> Reply:
         """Answer one HTTP request (API or admin)."""
         parts = urlsplit(target)
+        if parts.path in amadeus.PATHS:
+            return self._amadeus(method, parts.path, parts.query, body, headers or {})
         if parts.path == ADMIN_FAULTS:
             return self._admin_faults(method, body)
         if parts.path == ADMIN_REQUESTS and method == "GET":
@@ -120,6 +138,36 @@ class ReplayServer:
         )
         return reply
 
+    def _amadeus(
+        self, method: str, path: str, query: str, body: bytes, headers: dict[str, str]
+    ) -> Reply:
+        if path == amadeus.TOKEN_PATH:
+            if method != "POST":
+                return error_reply(405, f"Method {method} not allowed")
+            status, reply_headers, reply_body = self.amadeus.answer_token(body)
+            self._record({"path": path, "route": None, "status": status, "fault": None})
+            return Reply(status, reply_body, reply_headers)
+        if method != "GET":
+            return error_reply(405, f"Method {method} not allowed")
+        params = {k: v[0] for k, v in parse_qs(query).items()}
+        origin, destination = (params.get(k, "") for k in amadeus.ROUTE_PARAMS)
+        route = f"{origin}-{destination}"
+        taken: list[str] = []
+
+        def take(key: str) -> amadeus.RouteFault | None:
+            fault = self.route_faults.take(key)
+            if fault is not None:
+                taken.append(fault.kind)
+            return fault
+
+        status, reply_headers, reply_body = self.amadeus.answer_search(
+            params, headers.get("authorization"), type("Faults", (), {"take": staticmethod(take)})
+        )
+        self._record(
+            {"path": path, "route": route, "status": status, "fault": taken[0] if taken else None}
+        )
+        return Reply(status, reply_body, reply_headers)
+
     def _admin_faults(self, method: str, body: bytes) -> Reply:
         if method == "DELETE":
             self.faults.set([])
@@ -128,12 +176,28 @@ class ReplayServer:
                 items = json.loads(body or b"[]")
                 if not isinstance(items, list):
                     raise ValueError("body must be a JSON list of faults")
-                self.set_faults([Fault.from_dict(item) for item in items])
+                self.set_faults([_fault_from_dict(item) for item in items])
             except ValueError as exc:
                 return error_reply(400, str(exc))
         elif method != "GET":
             return error_reply(405, f"Method {method} not allowed")
-        return Reply(200, json.dumps(self.faults.active()).encode(), _JSON)
+        active = self.faults.active() + self.route_faults.active()
+        return Reply(200, json.dumps(active).encode(), _JSON)
+
+
+def _fault_from_dict(item: Any) -> Fault | amadeus.RouteFault:
+    """A city fault ``{"city", ...}`` or a route fault ``{"route", ...}``."""
+    if isinstance(item, dict) and "route" in item:
+        return amadeus.RouteFault.from_dict(item)
+    return Fault.from_dict(item)
+
+
+def parse_fault(text: str) -> Fault | amadeus.RouteFault:
+    """``city:kind[:times]`` or ``ORIGIN-DESTINATION:kind[:times]`` (``*`` for every route)."""
+    head = text.split(":", 1)[0]
+    if head == "*" or (len(head) == 7 and head[3] == "-" and head.replace("-", "").isalpha()):
+        return amadeus.RouteFault.parse(text)
+    return Fault.parse(text)
 
 
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
@@ -148,7 +212,8 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             try:
-                reply = server.handle(self.command, self.path, body)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                reply = server.handle(self.command, self.path, body, headers)
             except Exception as exc:  # a bug here must answer 500, not hang the client
                 log_event(logger, "replay request failed", 40, error=repr(exc), path=self.path)
                 reply = error_reply(500, f"replay server error: {exc}")
