@@ -192,6 +192,28 @@ def run(
     return result
 
 
+def pending_objects(
+    lake: LakeUris | Lake | str | Path,
+    source: str,
+    entity: str,
+    *,
+    contract: Contract | None = None,
+) -> int | None:
+    """How many landed objects of ``source``/``entity`` the ledger does not hold yet.
+
+    Plain Python, no Spark (None for a lake on S3, where the ledger needs a session).
+    """
+    uris = lake if isinstance(lake, LakeUris) else LakeUris.of(lake)
+    contract = contract or load_contract(source)
+    ent = contract.entity(entity)
+    ledger_uri = uris.state("bronze", ent.bronze_table, "processed_objects")
+    landing = uris.landing(source, ent.landing or entity)
+    if storage.is_uri(ledger_uri) or storage.is_uri(landing):
+        return None
+    done = storage.ledger_keys(ledger_uri)
+    return sum(1 for key in storage.list_objects(landing) if key not in done)
+
+
 def _process(
     session: _Session,
     uris: LakeUris,

@@ -236,3 +236,22 @@ def _weather_object(lake: Lake) -> Path:
         batch_id="b1",
         fetched_at=FETCHED,
     ).path
+
+
+def test_cli_with_nothing_new_returns_in_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lakehouse bronze weather` with nothing new: no Prefect temporary server, no Spark (16.6)."""
+    from typer.testing import CliRunner
+
+    from lakehouse.cli.app import app
+    from lakehouse.runs import latest_run
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    lake = Lake(tmp_path / "lake")
+    began = time.monotonic()
+    result = CliRunner().invoke(app, ["bronze", "weather", "--lake-root", str(lake.root)])
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - began < 10
+    assert "nothing committed" in result.output
+    assert latest_run(lake, "bronze", "weather")["objects_processed"] == 0
