@@ -23,11 +23,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Bronze metadata column: when bronze (re)wrote the row; silver carries it unchanged.
 INGESTED_AT = "_ingested_at"
@@ -225,6 +226,8 @@ def series_frame(
             params,
         ).df()
         con.execute("drop table if exists _gate_starts")
+    import pandas as pd
+
     keys = ", ".join(_q(c) for c in key)
     duplicated = con.execute(f"select {keys} from {relation} group by all having count(*) > 1").df()
     if len(duplicated):

@@ -68,11 +68,17 @@ def transform(
         raise typer.Exit(1)
 
 
+_SAVED_LEVELS: list[tuple[logging.Handler, int]] = []
+
+
 @contextmanager
 def _quiet_console(verbose: bool) -> Iterator[None]:
     """Without ``--verbose``, Prefect's console lines (banners, task states, the traceback of an
     expected gate failure) go to ``<lake>/_state/logs/transform.log`` instead of the terminal;
     its API logs are untouched. The one-screen summary says what happened."""
+    while _SAVED_LEVELS:
+        handler, level = _SAVED_LEVELS.pop()
+        handler.setLevel(level)
     if verbose:
         yield
         return
@@ -99,8 +105,9 @@ def _quiet_console(verbose: bool) -> Iterator[None]:
     finally:
         root.removeHandler(file_handler)
         file_handler.close()
-        for handler, level in saved:
-            handler.setLevel(level)
+        # The console stays quiet until the verb ends: Prefect's temporary server logs its
+        # shutdown at exit. In-process callers (tests) get their levels back on the next run.
+        _SAVED_LEVELS.extend(saved)
 
 
 def _run_flow(full_refresh: bool, verbose: bool = False) -> dict[str, Any]:
@@ -108,6 +115,12 @@ def _run_flow(full_refresh: bool, verbose: bool = False) -> dict[str, Any]:
     # Without PREFECT_API_URL Prefect starts a temporary server, which on a busy laptop takes
     # longer than its 20 s default.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    from lakehouse.transform_plan import skip_if_nothing_new
+
+    # Nothing new: say so without importing or starting the orchestrator (the flow checks too).
+    skipped = skip_if_nothing_new(full_refresh=full_refresh)
+    if skipped is not None:
+        return skipped
     from flows.transform import TransformFailed
     from flows.transform import transform as transform_flow
 
@@ -170,7 +183,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     footer["time"] = f"{summary['seconds']} s"
     if summary.get("data_docs"):
         footer["data docs"] = summary["data_docs"]
-    mart = next(iter(sorted(summary["marts"])), None)
+    # An example query: the first mart of a source (the completeness mart is everyone's).
+    marts = sorted(summary["marts"], key=lambda m: (m == "agg_series_completeness", m))
+    mart = next(iter(marts), None)
     if mart:
         footer["query"] = f'lakehouse sql "select * from {mart}"'
     title = "transform " + ("ok" if summary["status"] == "ok" else "FAILED")
