@@ -133,7 +133,7 @@ def _rows(record: dict[str, Any]) -> int | None:
             continue
         if isinstance(value, int | float):
             return int(value)
-        if isinstance(value, dict):  # e.g. {"weather__hourly": 96}
+        if isinstance(value, dict):  # e.g. {"<source>__<entity>": 96}
             numbers = [v for v in value.values() if isinstance(v, int | float)]
             if numbers:
                 return int(sum(numbers))
