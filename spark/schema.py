@@ -134,7 +134,8 @@ _STRFTIME_TO_JAVA = {
     "%M": "mm",
     "%S": "ss",
     "%f": "SSSSSS",
-    "%z": "XX",
+    # Like Python's %z: +hhmm, +hh:mm or Z.
+    "%z": "[XXX][XX]",
     "%j": "DDD",
     "%b": "MMM",
     "%y": "yy",

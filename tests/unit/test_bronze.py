@@ -101,6 +101,7 @@ def test_body_schema_reads_contract_fields_as_raw_text() -> None:
         ("%Y-%m-%d %H:%M:%S", "yyyy-MM-dd HH:mm:ss"),
         ("%d/%m/%Y", "dd/MM/yyyy"),
         ("%Y%m%dZ%H", "yyyyMMdd'Z'HH"),
+        ("%Y-%m-%dT%H:%M:%S%z", "yyyy-MM-dd'T'HH:mm:ss[XXX][XX]"),
     ],
 )
 def test_java_datetime_pattern(strftime: str, java: str) -> None:
