@@ -1,7 +1,8 @@
-"""The weather site: a static website built from published gold, plus dbt docs and Data Docs.
+"""The weather site: a static website built from published gold, plus dbt docs and gate results.
 
 ``build_site`` renders ``<lake>/site/`` (statistics table, daily temperature chart, latest
-observations, last runs and gate status), ``publish_site`` uploads it to the site bucket and
+observations, last runs and gate status, and the "Quality gates" page with every expectation of
+the last transform's gates), ``publish_site`` uploads it to the site bucket and
 ``make_server`` serves it on localhost. Nothing on the site is fetched from the network at view
 time: the charting library is copied into the site's own ``assets/``.
 """

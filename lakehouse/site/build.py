@@ -1,4 +1,8 @@
-"""Build ``<lake>/site/``: pages from published gold, dbt docs and the gates' Data Docs.
+"""Build ``<lake>/site/``: pages from published gold, the gates' results, dbt docs.
+
+The gates' results are the site's own "Quality gates" page (``quality-gates.html``, linked as
+"Data Docs"); Great Expectations' own Data Docs are copied beside it under ``data-docs/``
+without their external resources, as a raw reference only.
 
 The site is rendered into a fresh build folder and then made live by swapping one symlink
 (``<lake>/site`` -> ``.site-builds/<build id>``) with ``os.replace``, so a server or an upload
@@ -20,6 +24,7 @@ from lakehouse.log import get_logger, log_event
 from lakehouse.runs import record_run
 from lakehouse.settings import Settings
 from lakehouse.site.content import SOURCE, QueryFn, SiteContent, collect_content
+from lakehouse.site.data_docs import copy_raw_data_docs
 from lakehouse.site.dbt_docs import DBT_DOCS_DIR, generate_dbt_docs, reuse_dbt_docs
 from lakehouse.site.errors import SiteError
 from lakehouse.site.render import DATA_DOCS_DIR, render_pages
@@ -31,7 +36,11 @@ BUILDS_DIR = ".site-builds"
 
 @dataclass(frozen=True)
 class SiteBuild:
-    """What one build produced."""
+    """What one build produced.
+
+    ``data_docs``: the quality gates page shows gate results (a gate has run);
+    ``raw_data_docs``: Great Expectations' own pages were copied into ``data-docs/``.
+    """
 
     path: Path
     files: int
@@ -39,6 +48,7 @@ class SiteBuild:
     dbt_docs: bool
     data_docs: bool
     content: SiteContent
+    raw_data_docs: bool = False
 
 
 def gold_query(settings: Settings) -> QueryFn:
@@ -55,12 +65,8 @@ def gold_query(settings: Settings) -> QueryFn:
 
 
 def copy_data_docs(lake: Lake, dest: Path) -> bool:
-    """Copy the gates' Data Docs (``<lake>/docs/data_docs``) into ``dest`` if they exist."""
-    source = lake.docs / "data_docs"
-    if not (source / "index.html").is_file():
-        return False
-    shutil.copytree(source, dest)
-    return True
+    """Copy the gates' Data Docs into ``dest`` without external resources, if they exist."""
+    return copy_raw_data_docs(lake, dest)
 
 
 def _activate(lake: Lake, build_dir: Path) -> None:
@@ -115,6 +121,7 @@ def build_site(
         cities=build.cities,
         dbt_docs=build.dbt_docs,
         data_docs=build.data_docs,
+        raw_data_docs=build.raw_data_docs,
         seconds=round(time.monotonic() - started, 2),
     )
     log_event(logger, "site.built", path=lake.site, files=build.files, cities=build.cities)
@@ -147,8 +154,10 @@ def _build(
             has_dbt_docs = dbt_docs_generator(settings, build_dir / DBT_DOCS_DIR)
         else:
             has_dbt_docs = reuse_dbt_docs(lake, build_dir / DBT_DOCS_DIR)
-        has_data_docs = copy_data_docs(lake, build_dir / DATA_DOCS_DIR)
-        render_pages(content, build_dir, has_dbt_docs=has_dbt_docs, has_data_docs=has_data_docs)
+        has_raw_data_docs = copy_data_docs(lake, build_dir / DATA_DOCS_DIR)
+        render_pages(
+            content, build_dir, has_dbt_docs=has_dbt_docs, has_raw_data_docs=has_raw_data_docs
+        )
         _activate(lake, build_dir)
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
@@ -159,6 +168,7 @@ def _build(
         files=sum(1 for p in build_dir.rglob("*") if p.is_file()),
         cities=len(content.city_summary),
         dbt_docs=has_dbt_docs,
-        data_docs=has_data_docs,
+        data_docs=content.quality.has_results,
         content=content,
+        raw_data_docs=has_raw_data_docs,
     )

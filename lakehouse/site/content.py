@@ -1,4 +1,4 @@
-"""What the site shows, read from published gold and the run records.
+"""What the site shows, read from published gold, the run records and the gates' results.
 
 The renderer only sees a :class:`SiteContent`; the gold side is one ``query`` callable that takes
 SQL and returns ``(columns, rows)`` (the shape of :func:`lakehouse.gold.query`), so the page can be
@@ -14,6 +14,7 @@ from typing import Any
 
 from lakehouse.lake import Lake
 from lakehouse.runs import latest_run
+from lakehouse.site.gates import QualityReport, collect_quality
 
 QueryFn = Callable[[str], tuple[Sequence[str], Sequence[Sequence[Any]]]]
 
@@ -145,12 +146,13 @@ class RunStatus:
 
 @dataclass(frozen=True)
 class SiteContent:
-    """Everything the index page shows."""
+    """Everything the site's pages show (``quality``: the "Quality gates" page)."""
 
     city_summary: list[dict[str, Any]]
     series: list[CitySeries]
     latest: list[dict[str, Any]]
     runs: list[RunStatus]
+    quality: QualityReport = field(default_factory=QualityReport)
 
     @property
     def data_through(self) -> str | None:
@@ -247,7 +249,7 @@ def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
         lake: The lake whose run records are shown.
 
     Returns:
-        The content of the index page.
+        The content of the pages.
     """
     latest = _records(query, LATEST_SQL)
     for row in latest:
@@ -258,4 +260,5 @@ def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
         series=_series(_records(query, DAILY_SQL)),
         latest=latest,
         runs=collect_runs(lake),
+        quality=collect_quality(lake),
     )

@@ -1,5 +1,8 @@
 """Render the site's pages from a :class:`SiteContent` with Jinja2 templates.
 
+``index.html`` (weather from published gold, last runs) and ``quality-gates.html`` (every gate
+of the last transform with each expectation's result) share ``base.html`` and the stylesheet.
+
 The output depends only on the content (no render time on the page, JSON keys sorted), so
 rendering the same gold twice writes byte-identical files and re-publishing uploads nothing.
 """
@@ -12,13 +15,18 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup, escape
 
 from lakehouse.site.content import SiteContent, format_date, format_number, format_timestamp
 from lakehouse.site.dbt_docs import DBT_DOCS_DIR
+from lakehouse.site.gates import QualityReport
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 ASSETS_DIR = "assets"
+# The site's own page of gate results ("Data Docs" in the navigation).
+QUALITY_PAGE = "quality-gates.html"
+# Great Expectations' raw Data Docs, copied without external resources (lakehouse.site.data_docs).
 DATA_DOCS_DIR = "data-docs"
 
 
@@ -34,7 +42,13 @@ def _environment() -> jinja2.Environment:
     env.filters["num"] = format_number
     env.filters["day"] = format_date
     env.filters["ts"] = format_timestamp
+    env.filters["wbr"] = _break_after_underscores
     return env
+
+
+def _break_after_underscores(text: object) -> Markup:
+    """Escaped text that may wrap after each ``_`` (long expectation and column names)."""
+    return Markup("_<wbr>").join(escape(str(text)).split("_"))
 
 
 def plotly_js_path() -> Path:
@@ -55,13 +69,13 @@ def copy_assets(out_dir: Path) -> None:
     shutil.copyfile(plotly_js_path(), assets / "plotly.min.js")
 
 
-def render_index(content: SiteContent, *, has_dbt_docs: bool, has_data_docs: bool) -> str:
+def render_index(content: SiteContent, *, has_dbt_docs: bool, has_raw_data_docs: bool) -> str:
     """The HTML of ``index.html``.
 
     Args:
         content: What the page shows.
         has_dbt_docs: Whether ``docs/index.html`` (dbt docs) is part of the site.
-        has_data_docs: Whether ``data-docs/index.html`` (Great Expectations) is part of the site.
+        has_raw_data_docs: Whether ``data-docs/index.html`` (GX's own pages) is part of the site.
 
     Returns:
         The page as text.
@@ -74,21 +88,62 @@ def render_index(content: SiteContent, *, has_dbt_docs: bool, has_data_docs: boo
             content=content,
             chart=chart,
             dbt_docs=f"{DBT_DOCS_DIR}/index.html" if has_dbt_docs else None,
-            data_docs=f"{DATA_DOCS_DIR}/index.html" if has_data_docs else None,
+            quality=QUALITY_PAGE,
+            raw_data_docs=f"{DATA_DOCS_DIR}/index.html" if has_raw_data_docs else None,
+            assets=ASSETS_DIR,
+        )
+    )
+
+
+def render_quality(report: QualityReport, *, raw_data_docs: Path | None = None) -> str:
+    """The HTML of the "Quality gates" page: every gate of the last transform.
+
+    Args:
+        report: The gates and their suites' results.
+        raw_data_docs: The site's copy of GX's Data Docs, if any; then the page links it and,
+            for each suite whose page exists there, GX's own page of that validation.
+
+    Returns:
+        The page as text.
+    """
+    validations = raw_data_docs / "validations" if raw_data_docs else None
+    raw_pages = {
+        s.suite: f"{DATA_DOCS_DIR}/validations/{s.raw_page}"
+        for s in report.suites
+        if validations and s.raw_page and (validations / s.raw_page).is_file()
+    }
+    return (
+        _environment()
+        .get_template(QUALITY_PAGE)
+        .render(
+            report=report,
+            raw_data_docs=f"{DATA_DOCS_DIR}/index.html" if raw_data_docs else None,
+            raw_pages=raw_pages,
             assets=ASSETS_DIR,
         )
     )
 
 
 def render_pages(
-    content: SiteContent, out_dir: Path, *, has_dbt_docs: bool, has_data_docs: bool
+    content: SiteContent, out_dir: Path, *, has_dbt_docs: bool, has_raw_data_docs: bool
 ) -> list[Path]:
-    """Write ``index.html`` and the assets into ``out_dir``; returns the files written."""
+    """Write ``index.html``, the quality gates page and the assets into ``out_dir``.
+
+    Returns:
+        The files written.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     copy_assets(out_dir)
     index = out_dir / "index.html"
     index.write_text(
-        render_index(content, has_dbt_docs=has_dbt_docs, has_data_docs=has_data_docs),
+        render_index(content, has_dbt_docs=has_dbt_docs, has_raw_data_docs=has_raw_data_docs),
         encoding="utf-8",
     )
-    return [index, *sorted((out_dir / ASSETS_DIR).iterdir())]
+    quality = out_dir / QUALITY_PAGE
+    quality.write_text(
+        render_quality(
+            content.quality, raw_data_docs=out_dir / DATA_DOCS_DIR if has_raw_data_docs else None
+        ),
+        encoding="utf-8",
+    )
+    return [index, quality, *sorted((out_dir / ASSETS_DIR).iterdir())]

@@ -2,8 +2,10 @@
 
 Nothing is faked: ``lakehouse run`` (a subprocess) fetches from the replay server, runs Spark
 bronze, the gates, dbt and the publish, and its last step, the ``site-refresh`` flow, builds
-the site with dbt docs and Data Docs. The test serves that site and checks it in the browser
-against published gold. Screenshots are saved to ``tests/artifacts/`` for a human to look at.
+the site with dbt docs and the gates' results. The test serves that site and checks it in the
+browser against published gold and the gates' run records, with no request leaving the site
+(127.0.0.1) and none failing on any page. Screenshots are saved to ``tests/artifacts/`` for a
+human to look at.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 
 from lakehouse import gold
 from lakehouse.replay import ReplayServer
-from lakehouse.runs import latest_run
+from lakehouse.runs import latest_run, list_runs
 from lakehouse.settings import Settings
 from lakehouse.site import format_number, make_server
 from lakehouse.site.server import server_url
@@ -67,7 +69,7 @@ def site_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(lake_root=root / "lake", _env_file=None)
     site_run = latest_run(settings.lake, "site", "weather")
     assert site_run and site_run["status"] == "ok", site_run
-    assert site_run["dbt_docs"] and site_run["data_docs"], site_run
+    assert site_run["dbt_docs"] and site_run["data_docs"] and site_run["raw_data_docs"], site_run
     return settings
 
 
@@ -96,7 +98,8 @@ def browser() -> Iterator[object]:
 
 
 class PageWatch:
-    """A page that records console errors, uncaught exceptions and every URL it requests."""
+    """A page that records console errors, uncaught exceptions, failed requests (no answer, or
+    an HTTP error status) and every URL it requests."""
 
     def __init__(self, browser) -> None:
         self.page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -105,7 +108,24 @@ class PageWatch:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        self.page.on(
+            "response",
+            lambda r: self.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+        )
         self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def assert_stayed_on(self, site_url: str) -> None:
+        """No request left the site's own server on 127.0.0.1, and none failed."""
+        origin = urlsplit(site_url)
+        assert origin.hostname == "127.0.0.1"
+        leaving = [
+            u
+            for u in self.requests
+            if urlsplit(u).scheme not in ("data", "blob", "about")
+            and urlsplit(u).netloc != origin.netloc
+        ]
+        assert leaving == [], leaving
+        assert [e for e in self.errors if e.startswith(("failed:", "HTTP "))] == []
 
 
 def _gold_rows(settings: Settings) -> list[list[str]]:
@@ -193,18 +213,89 @@ def test_dbt_docs_page_loads_from_the_site(site_url: str, browser) -> None:
     page.close()
 
 
-def test_data_docs_are_part_of_the_site(site_settings: Settings, site_url: str, browser) -> None:
+def _gates_of_last_transform(settings: Settings) -> list[dict]:
+    records = list_runs(settings.lake, "gate", "weather")
+    last = max(records, key=lambda r: r["finished_at"])["transform_run_id"]
+    return [r for r in records if r.get("transform_run_id") == last]
+
+
+def test_data_docs_link_opens_the_quality_gates_page_offline(
+    site_settings: Settings, site_url: str, browser
+) -> None:
     watch = PageWatch(browser)
     page = watch.page
     page.goto(site_url, wait_until="load")
     page.click("#data-docs-link")
-    page.wait_for_url("**/data-docs/index.html")
-    # Great Expectations' own templates load Bootstrap and jQuery from CDNs, unreachable here, so
-    # only the page's arrival and that the site serves every page the gates wrote are checked.
-    assert "Great Expectations" in page.title()
-    written = site_settings.lake.docs / "data_docs"
-    pages = sorted(p.relative_to(written).as_posix() for p in written.rglob("*.html"))
-    assert any(p.startswith("validations/") for p in pages), pages
-    for path in pages:
-        assert page.request.get(f"{site_url}data-docs/{path}").ok, path
+    page.wait_for_url("**/quality-gates.html")
+    page.wait_for_selector("#gates tbody tr")
+    assert page.title().startswith("Quality gates")
+
+    rows = page.eval_on_selector_all(
+        "#gates tbody tr",
+        "rows => rows.map(r => Array.from(r.children).map(c => c.textContent.trim()))",
+    )
+    # Every gate of the last transform, in pipeline order, one row per suite with the rows
+    # its run record says it validated (a gate without a GX suite has one row saying so).
+    records = _gates_of_last_transform(site_settings)
+    assert sorted(r["gate"] for r in records) == ["bronze", "gold", "silver"]
+    assert [r[0] for r in rows] == sorted(
+        (r[0] for r in rows), key=("bronze", "silver", "gold").index
+    )
+    assert {r[0] for r in rows} == {"bronze", "silver", "gold"}
+    by_suite = {r[1]: r for r in rows}
+    validated = {
+        f"{record['gate']}.{table}": count
+        for record in records
+        for table, count in record["rows_validated"].items()
+    }
+    assert validated["bronze.weather__hourly"] > 0 and validated["silver.stg_weather__hourly"] > 0
+    for suite, count in validated.items():
+        assert by_suite[suite][3] == f"{count:,}", suite
+        # A failed warning (a stale fetch, a gap) is reported but passes its gate.
+        assert by_suite[suite][2] in (("ok", "warning") if count else ("not run",)), suite
+    assert page.locator("#quality-status").text_content() == "ok"
+    # Each suite that ran lists its expectations with their results from GX's stored result.
+    for suite, count in validated.items():
+        if not count:
+            continue
+        passed, evaluated = (int(x) for x in by_suite[suite][4].split(" of "))
+        results = page.locator(f'[id="expectations-{suite}"] tbody tr')
+        assert results.count() == evaluated > 0, suite
+        statuses = results.evaluate_all("rows => rows.map(r => r.dataset.status)")
+        assert statuses.count("passed") == passed
+        assert set(statuses) <= {"passed", "warning"}, (suite, statuses)
+    row_count = page.locator(
+        '[id="expectations-bronze.weather__hourly"] '
+        'tr[data-label="expect_table_row_count_to_be_between()"] td'
+    )
+    if row_count.count():  # the bronze suite checks its row count: the rows validated
+        observed = row_count.nth(4).text_content().strip()
+        assert observed == str(validated["bronze.weather__hourly"])
+
+    page.screenshot(path=str(ARTIFACTS / "site-quality-gates.png"), full_page=True)
+    watch.assert_stayed_on(site_url)
+    assert watch.errors == []
     page.close()
+
+
+def test_no_page_of_the_site_requests_anything_outside_it(
+    site_settings: Settings, site_url: str, browser
+) -> None:
+    """Every page, GX's copied raw Data Docs included, loads only from the site and fully."""
+    site = site_settings.lake.site
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    assert {"index.html", "quality-gates.html", "docs/index.html"} <= set(pages)
+    raw = [p for p in pages if p.startswith("data-docs/")]
+    assert "data-docs/index.html" in raw and any(
+        p.startswith("data-docs/validations/") for p in raw
+    )
+
+    for path in pages:
+        watch = PageWatch(browser)
+        response = watch.page.goto(f"{site_url}{path}", wait_until="load")
+        assert response is not None and response.ok, path
+        watch.page.wait_for_load_state("networkidle")
+        assert len(watch.requests) >= 1
+        watch.assert_stayed_on(site_url)
+        assert watch.errors == [], (path, watch.errors)
+        watch.page.close()

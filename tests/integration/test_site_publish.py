@@ -109,12 +109,13 @@ def test_publish_mirrors_the_site_and_is_incremental(published_gold: Settings, s
     again = publish_site(site, BUCKET)
     assert again.uploaded == [] and len(again.unchanged) == len(first.uploaded)
 
-    # A new gate run changes only the page; a key the site no longer has is removed.
+    # A new gate run changes only the pages showing it (the index's last runs, the quality
+    # gates page); a key the site no longer has is removed.
     record_run(settings.lake, "gate", "weather", status="ok", checks={"passed": 12})
     s3.put_object(Bucket=BUCKET, Key="old/page.html", Body=b"stale")
     build_site(settings, dbt_docs=False)
     third = publish_site(site, BUCKET)
-    assert third.uploaded == ["index.html"]
+    assert sorted(third.uploaded) == ["index.html", "quality-gates.html"]
     assert third.deleted == ["old/page.html"]
     assert _objects(s3) == _local(site)
 

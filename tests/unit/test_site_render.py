@@ -141,13 +141,14 @@ def test_chart_has_one_series_per_city_over_the_whole_history(settings: Settings
 def test_assets_are_served_by_the_site_itself(settings: Settings, gold) -> None:
     build_site(settings, query=gold, dbt_docs=False)
     site = settings.lake.site
-    html = (site / "index.html").read_text(encoding="utf-8")
 
-    referenced = re.findall(r'(?:src|href)="([^"#]+)"', html)
-    assert referenced, "the page references no assets"
-    for ref in referenced:
-        assert not re.match(r"^(https?:)?//", ref), f"external reference {ref}"
-        assert (site / ref).is_file(), f"{ref} is referenced but not in the site"
+    for page in ("index.html", "quality-gates.html"):
+        html = (site / page).read_text(encoding="utf-8")
+        referenced = re.findall(r'(?:src|href)="([^"#]+)"', html)
+        assert "assets/site.css" in referenced, f"{page} does not use the site's stylesheet"
+        for ref in referenced:
+            assert not re.match(r"^(https?:)?//", ref), f"{page}: external reference {ref}"
+            assert (site / ref).is_file(), f"{page}: {ref} is referenced but not in the site"
     plotly_js = (site / "assets" / "plotly.min.js").read_text(encoding="utf-8")
     assert "plotly.js" in plotly_js[:500] and len(plotly_js) > 1_000_000
 
@@ -220,7 +221,9 @@ def test_failed_build_keeps_the_live_site(settings: Settings, gold, tmp_path: Pa
     assert (settings.lake.site / "index.html").read_bytes() == before
 
 
-def test_data_docs_are_copied_and_linked(settings: Settings, gold) -> None:
+def test_data_docs_link_to_the_sites_own_page_and_raw_pages_are_copied(
+    settings: Settings, gold
+) -> None:
     data_docs = settings.lake.docs / "data_docs"
     (data_docs / "validations").mkdir(parents=True)
     (data_docs / "index.html").write_text("<html><title>Data Docs</title></html>")
@@ -228,9 +231,14 @@ def test_data_docs_are_copied_and_linked(settings: Settings, gold) -> None:
 
     build = build_site(settings, query=gold, dbt_docs=False)
     site = settings.lake.site
-    assert build.data_docs
+    assert build.raw_data_docs and not build.data_docs  # copied; no gate result recorded yet
     assert (site / "data-docs" / "validations" / "run.html").read_text() == "<html>run</html>"
-    assert 'href="data-docs/index.html"' in (site / "index.html").read_text(encoding="utf-8")
+    index = (site / "index.html").read_text(encoding="utf-8")
+    # "Data Docs" is the site's own quality gates page; GX's copy is linked from there.
+    assert 'href="quality-gates.html" id="data-docs-link">Data Docs<' in index
+    assert 'href="data-docs/index.html"' not in index
+    quality = (site / "quality-gates.html").read_text(encoding="utf-8")
+    assert 'href="data-docs/index.html" id="raw-data-docs-link"' in quality
 
 
 def test_dbt_docs_from_the_generator_are_kept_when_skipped(settings: Settings, gold) -> None:
