@@ -1,4 +1,4 @@
-"""The immutable landing zone: what a source sent, byte for byte, under a transport-neutral envelope.
+"""The immutable landing zone: what a source sent, byte for byte, under a neutral envelope.
 
 Two object forms, one envelope:
 
@@ -196,8 +196,13 @@ def land_response(
     ``headers`` (already stripped of credentials by the caller), ``json_body`` and ``page``
     (2, 3, ... of a paginated answer) are recorded in the transport when given.
     """
-    transport: dict[str, Any] = {"kind": "http", "method": method, "url": url, "params": params,
-                                 "status": http_status}
+    transport: dict[str, Any] = {
+        "kind": "http",
+        "method": method,
+        "url": url,
+        "params": params,
+        "status": http_status,
+    }
     if headers:
         transport["headers"] = headers
     if json_body is not None:
@@ -319,4 +324,3 @@ def transport_of(envelope: dict[str, Any]) -> dict[str, Any]:
         "params": request.get("params"),
         "status": envelope.get("http_status"),
     }
-

@@ -25,7 +25,9 @@ CONTRACTS_DIR = Path(__file__).parent
 # weather contract with synthetic cities added; tests add sources from tests/fixtures).
 CONTRACTS_DIR_ENV = "LAKEHOUSE_CONTRACTS_DIR"
 
-FieldType = Literal["double", "integer", "bigint", "decimal", "string", "boolean", "timestamp", "date"]
+FieldType = Literal[
+    "double", "integer", "bigint", "decimal", "string", "boolean", "timestamp", "date"
+]
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -133,7 +135,7 @@ class WindowMode(_Model):
 
 
 class Window(_Model):
-    """Recent/history windowing: no dates -> ``recent``; ``--start-date/--end-date`` -> ``range``."""
+    """Recent/history windowing: no dates -> ``recent``; a date range -> ``range``."""
 
     recent: WindowMode
     range: WindowMode
@@ -171,8 +173,14 @@ class HttpSource(_Model):
     endpoints: dict[str, HttpEndpoint] = Field(min_length=1)
     # Error bodies: where the API puts its own message (shown in the one-line failure).
     error_message_paths: list[str] = Field(
-        default_factory=lambda: ["errors[0].detail", "errors[0].title", "error_description",
-                                 "error", "reason", "message"]
+        default_factory=lambda: [
+            "errors[0].detail",
+            "errors[0].title",
+            "error_description",
+            "error",
+            "reason",
+            "message",
+        ]
     )
 
 
