@@ -46,8 +46,9 @@ from lakehouse.transform_plan import (
     plan_transform,
 )
 
-# dbt selectors of the two builds: silver is staging and intermediate, gold the marts.
-SILVER_SELECTOR = "staging intermediate"
+# dbt selectors of the two builds: silver is the seeds (reference data a contract's models
+# enable), staging and intermediate; gold the marts.
+SILVER_SELECTOR = "path:seeds staging intermediate"
 GOLD_SELECTOR = "marts"
 
 

@@ -20,6 +20,7 @@ renamed as (
         cast(offer_id as {{ dbt.type_string() }}) as offer_position,
         cast(origin_location_code as {{ dbt.type_string() }}) as origin_iata,
         cast(destination_location_code as {{ dbt.type_string() }}) as destination_iata,
+        cast(segments_json as {{ dbt.type_string() }}) as segments_json,
         {{ json_first_string('segments_json', 'iataCode') }} as first_departure_iata,
         -- segments = occurrences of "departure": in the JSON text
         cast(
@@ -51,6 +52,8 @@ final as (
         segment_count - 1 as stops,
         duration_iso,
         duration_minutes,
+        -- the contract's key: the segments tell an offer's two directions apart
+        segments_json,
         origin_iata,
         destination_iata,
         observed_date,
