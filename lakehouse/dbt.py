@@ -28,6 +28,14 @@ from lakehouse.contracts import available_sources, load_contract
 from lakehouse.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# Points every dbt run at another copy of the project (a test adds a source's models to a copy).
+PROJECT_DIR_ENV = "LAKEHOUSE_DBT_PROJECT_DIR"
+
+
+def project_dir() -> Path:
+    """The dbt project: ``$LAKEHOUSE_DBT_PROJECT_DIR`` when set, else ``dbt_project/``."""
+    override = os.environ.get(PROJECT_DIR_ENV)
+    return Path(override) if override else PROJECT_DIR
 
 # Schemas of the dbt build database (see dbt_project/macros/generate_schema_name.sql).
 SILVER_SCHEMA = "silver"
@@ -78,7 +86,7 @@ def contract_vars() -> dict[str, Any]:
     return {name: load_contract(name).model_dump(mode="json") for name in available_sources()}
 
 
-def staging_models(project_dir: Path = PROJECT_DIR) -> list[StagingModel]:
+def staging_models(project: Path | None = None) -> list[StagingModel]:
     """The staging models that read a contract entity, found by name (``stg_<src>__<entity>``).
 
     Only names whose source has a contract with that entity count (a locations model that
@@ -86,7 +94,7 @@ def staging_models(project_dir: Path = PROJECT_DIR) -> list[StagingModel]:
     """
     contracts = {name: load_contract(name) for name in available_sources()}
     found: list[StagingModel] = []
-    for path in sorted((project_dir / "models").rglob("stg_*.sql")):
+    for path in sorted(((project or project_dir()) / "models").rglob("stg_*.sql")):
         match = _STAGING_MODEL.match(path.stem)
         if not match:
             continue
@@ -209,9 +217,9 @@ def run_dbt(
         *args,
         *output,
         "--project-dir",
-        str(PROJECT_DIR),
+        str(project_dir()),
         "--profiles-dir",
-        str(PROJECT_DIR),
+        str(project_dir()),
         "--target",
         target,
         "--vars",

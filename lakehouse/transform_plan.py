@@ -106,9 +106,9 @@ def plan_transform(settings: Settings, contracts: dict[str, Contract], full_refr
                 bronze_watermark(path),
                 _quarantined_since(settings, source, name, pointer),
             )
-    from lakehouse.dbt import PROJECT_DIR, contract_vars
+    from lakehouse.dbt import contract_vars, project_dir
 
-    fingerprint = code_fingerprint(PROJECT_DIR, contract_vars())
+    fingerprint = code_fingerprint(project_dir(), contract_vars())
     published = published_watermarks(settings)
     plan = Plan(tables=tables, published=published, fingerprint=fingerprint)
     if not tables:

@@ -4,6 +4,11 @@
 
 {% macro contract(source) -%}
     {%- set contracts = var('contracts', none) -%}
+    {%- if contracts is not none and source not in contracts and not execute -%}
+        {#- Parsing a model of a source whose contract is not passed: the model is disabled
+            (contracts_enabled), and dbt still renders it once to read its config. -#}
+        {{ return({}) }}
+    {%- endif -%}
     {%- if contracts is none or source not in contracts -%}
         {{ exceptions.raise_compiler_error(
             "the '" ~ source ~ "' contract was not passed as the `contracts` var; run dbt "
@@ -13,8 +18,21 @@
 {%- endmacro %}
 
 
+{#- True when any of the named contracts is passed in the `contracts` var. A source's models
+    are enabled only with its contract, so a project runs with any set of contracts (a folder
+    of them in LAKEHOUSE_CONTRACTS_DIR) and a source not registered yet breaks no build. -#}
+{% macro contracts_enabled(names) -%}
+    {%- set contracts = var('contracts', {}) or {} -%}
+    {%- for name in names -%}
+        {%- if name in contracts -%}{{ return(true) }}{%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+
 {% macro contract_entity(source, entity) -%}
-    {{ return(contract(source)['entities'][entity]) }}
+    {#- get(): a disabled source's contract is {} while dbt parses (see contract()). -#}
+    {{ return((contract(source).get('entities') or {}).get(entity) or {}) }}
 {%- endmacro %}
 
 
@@ -37,7 +55,7 @@
     order; `roles` (key, attribute, measure) keeps only fields of those roles. -#}
 {% macro contract_field_columns(source, entity, roles=none) -%}
     {%- set fields = [] -%}
-    {%- for field in contract_entity(source, entity)['fields'] -%}
+    {%- for field in contract_entity(source, entity).get('fields', []) -%}
         {%- if roles is none or field['role'] in roles -%}
             {%- do fields.append(field) -%}
         {%- endif -%}
@@ -53,7 +71,7 @@
     aggregate), in contract order. -#}
 {% macro contract_measures(source, entity) -%}
     {%- set columns = [] -%}
-    {%- for field in contract_entity(source, entity)['fields'] if field['role'] == 'measure' -%}
+    {%- for field in contract_entity(source, entity).get('fields', []) if field['role'] == 'measure' -%}
         {%- do columns.append(contract_silver_column(field)) -%}
     {%- endfor -%}
     {{ return(columns) }}
@@ -80,8 +98,8 @@
     select per item, unioned, one column per attribute (`id`, `name`, ...); an attribute an
     item lacks is null. -#}
 {% macro contract_targets(source) -%}
-    {%- set targets = (contract(source)['source'].get('targets') or {}).get('items') or [] -%}
-    {%- if not targets -%}
+    {%- set targets = ((contract(source).get('source') or {}).get('targets') or {}).get('items') or [] -%}
+    {%- if not targets and execute -%}
         {{ exceptions.raise_compiler_error("the '" ~ source ~ "' contract declares no targets") }}
     {%- endif -%}
     {%- set columns = [] -%}

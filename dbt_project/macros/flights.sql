@@ -1,14 +1,5 @@
 {#- Helpers of the flight-fares models (issue 17). -#}
 
-{#- True when any of the named contracts is passed in the `contracts` var. Models of a source
-    that is not registered yet are disabled, so they never break a build without it. -#}
-{% macro contracts_enabled(names) -%}
-    {%- set contracts = var('contracts', {}) or {} -%}
-    {%- for name in names -%}
-        {%- if name in contracts -%}{{ return(true) }}{%- endif -%}
-    {%- endfor -%}
-    {{ return(false) }}
-{%- endmacro %}
 
 
 {#- Minutes of an ISO 8601 duration as Amadeus writes it (PT5H30M, PT6H, PT45M, P1DT2H). -#}

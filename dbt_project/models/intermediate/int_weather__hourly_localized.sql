@@ -1,6 +1,7 @@
 {#- Each hourly observation placed on its city's own calendar: the local wall-clock time and
     local date in the city's IANA zone, so a day with a daylight-saving change has 23 or 25
     hours. -#}
+{{ config(enabled=contracts_enabled(['weather'])) }}
 with
 
 hourly as (

@@ -1,6 +1,7 @@
 {#- Gold: one row per city over its whole loaded history. Temperatures are over all hours (not
     a mean of daily means); the wettest day is the local day with the most precipitation, the
     earliest such day on ties. -#}
+{{ config(enabled=contracts_enabled(['weather'])) }}
 with
 
 daily as (

@@ -1,6 +1,7 @@
 {#- Gold: daily weather per city on the city's own calendar. A day with a daylight-saving change
     has 23 or 25 observations; the first and last days of the loaded range may be partial, which
     observation_count shows. -#}
+{{ config(enabled=contracts_enabled(['weather'])) }}
 with
 
 hourly as (

@@ -1,6 +1,7 @@
 {#- Gold: one row per calendar day covering every local date the facts can carry: the UTC
     dates of silver padded by one day each side (no zone is more than a day from UTC). The range
     is read by the query itself (date_days), so the model compiles offline for every target. -#}
+{{ config(enabled=contracts_enabled(['weather'])) }}
 {%- set hourly = ref('stg_weather__hourly') -%}
 
 with

@@ -1,4 +1,5 @@
 {#- Gold: the cities, from the weather contract via stg_weather__locations. -#}
+{{ config(enabled=contracts_enabled(['weather'])) }}
 with
 
 locations as (

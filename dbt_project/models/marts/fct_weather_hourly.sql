@@ -4,6 +4,7 @@
     engine's way to do that (macros/upsert_config.sql); table_type only matters on Athena. -#}
 {{
     config(
+        enabled=contracts_enabled(['weather']),
         materialized='incremental',
         unique_key=['location_id', 'observed_at'],
         incremental_strategy=upsert_strategy(),

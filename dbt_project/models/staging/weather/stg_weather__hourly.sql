@@ -6,6 +6,7 @@
     and a corrected hour replaces its row by the natural key. -#}
 {{
     config(
+        enabled=contracts_enabled(['weather']),
         materialized='incremental',
         unique_key=['location_id', 'observed_at'],
         incremental_strategy=upsert_strategy(),

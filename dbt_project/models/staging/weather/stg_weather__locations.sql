@@ -1,5 +1,6 @@
 {#- Silver: the weather contract's fan-out targets (its cities, `source.targets.items`) as a
     relation. The contract is the one owner of the cities; nothing here restates one. -#}
+{{ config(enabled=contracts_enabled(['weather'])) }}
 with
 
 contract_targets as (
