@@ -147,7 +147,11 @@ DEFAULT_ERROR_PATHS = ("reason", "message", "error_description", "detail", "erro
 
 def api_reason(response: httpx.Response, paths: Sequence[str] | None = None) -> str:
     """The API's own error text: the first text at ``paths`` in a JSON body (default
-    ``reason``/``message``/``error``...), else the body or the status phrase."""
+    ``reason``/``message``/``error``...), else the body or the status phrase.
+
+    A path may join several with `` + `` (``errors[0].title + errors[0].detail``): the texts
+    found at them, joined by ``": "``, are the reason when any is found.
+    """
     text = response.text.strip()
     try:
         payload = json.loads(text)
@@ -155,9 +159,10 @@ def api_reason(response: httpx.Response, paths: Sequence[str] | None = None) -> 
         payload = None
     if isinstance(payload, dict | list):
         for path in paths or DEFAULT_ERROR_PATHS:
-            value = json_path_get(payload, path)
-            if isinstance(value, str) and value:
-                return value
+            values = [json_path_get(payload, part.strip()) for part in path.split(" + ")]
+            texts = [v for v in values if isinstance(v, str) and v]
+            if texts:
+                return ": ".join(texts)
     if text and len(text) <= 300 and "<" not in text:
         return text
     return response.reason_phrase or "no reason given"
@@ -179,6 +184,20 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def failure_bounds(settings: Settings) -> tuple[float, float]:
+    """Longest time one request takes to fail for good: ``(refused, silent)`` in seconds.
+
+    A refused connection fails each attempt at once, so only the waits between attempts
+    count; a silent server also uses every attempt's whole timeout. Each wait is at most
+    ``base * 2**(n-1) + base`` (jitter included), capped at ``http_backoff_max_s``; a
+    ``Retry-After`` is capped the same way.
+    """
+    base, cap = settings.http_backoff_base_s, settings.http_backoff_max_s
+    attempts = max(1, settings.http_max_attempts)
+    waits = sum(min(base * 2 ** (n - 1) + base, cap) for n in range(1, attempts))
+    return waits, waits + attempts * settings.http_timeout_s
 
 
 def _describe(exc: BaseException, timeout_s: float) -> str:

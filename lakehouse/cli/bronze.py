@@ -1,7 +1,7 @@
 """`lakehouse bronze <source>`: load new landing objects into the bronze Delta tables.
 
-One command per contract (``lakehouse/contracts/<source>.yml``), each running the source's
-``<source>-bronze`` Prefect flow (``flows/bronze.py``) and ending with a one-screen summary.
+One command for every contract (``lakehouse/contracts/<source>.yml``): it runs the source's
+``<source>-bronze`` Prefect flow (``flows/bronze.py``) and ends with a one-screen summary.
 """
 
 from __future__ import annotations
@@ -14,47 +14,47 @@ import typer
 
 from lakehouse.contracts import available_sources
 
-bronze_app = typer.Typer(
-    name="bronze",
-    help="Load new landing objects into bronze Delta tables (Spark), rejects into quarantine.",
-    no_args_is_help=True,
-)
+EPILOG = "Examples: lakehouse bronze weather  |  lakehouse bronze weather --lake-root /tmp/lake"
+
+
+def _complete_source(incomplete: str) -> list[str]:
+    return [s for s in available_sources() if s.startswith(incomplete)]
 
 
 def register(app: typer.Typer) -> None:
     """Add this verb to the app."""
-    app.add_typer(bronze_app, name="bronze")
+    app.command("bronze", epilog=EPILOG, no_args_is_help=True)(bronze)
 
 
-def _command(source: str):  # noqa: ANN202 - returns a Typer command function
-    def command(
-        entity: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--entity",
-                "-e",
-                help="Entity of the contract to load (repeatable; default: every entity).",
-            ),
-        ] = None,
-        lake_root: Annotated[
-            str | None,
-            typer.Option(help="Lake folder to use instead of LAKEHOUSE_LAKE_ROOT."),
-        ] = None,
-    ) -> None:
-        _print_summary(source, _run_flow(source, entity, lake_root))
-
-    command.__doc__ = (
-        f"Load new {source} landing objects into bronze; rejected rows go to quarantine."
-    )
-    return command
-
-
-for _source in available_sources():
-    bronze_app.command(
-        _source,
-        epilog=f"Examples: lakehouse bronze {_source}  |  "
-        f"lakehouse bronze {_source} --lake-root /tmp/lake",
-    )(_command(_source))
+def bronze(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Source to load: the name of a contract (lakehouse/contracts/<source>.yml).",
+            autocompletion=_complete_source,
+            show_default=False,
+        ),
+    ],
+    entity: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--entity",
+            "-e",
+            help="Entity of the contract to load (repeatable; default: every entity).",
+        ),
+    ] = None,
+    lake_root: Annotated[
+        str | None,
+        typer.Option(help="Lake folder to use instead of LAKEHOUSE_LAKE_ROOT."),
+    ] = None,
+) -> None:
+    """Load new landing objects of SOURCE into bronze (Spark); rejected rows go to quarantine.
+    With nothing new it starts no Spark session and commits nothing."""
+    known = available_sources()
+    if source not in known:
+        typer.echo(f"error: unknown source {source!r} (known: {', '.join(known)})", err=True)
+        raise typer.Exit(2)
+    _print_summary(source, _run_flow(source, entity, lake_root))
 
 
 def _nothing_new(

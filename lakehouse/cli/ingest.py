@@ -30,9 +30,31 @@ def _complete_source(incomplete: str) -> list[str]:
     return [s for s in _known_sources() if s.startswith(incomplete)]
 
 
+def _failure_times() -> str:
+    """How long a failing source takes to be reported, from the current retry settings."""
+    from lakehouse.http import failure_bounds
+    from lakehouse.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except Exception:  # a bad setting is reported when the command runs, not in --help
+        return ""
+    refused, silent = failure_bounds(settings)
+    return (
+        f" A target that refuses connections is given up after at most {refused:.0f} s, a "
+        f"silent one after at most {silent:.0f} s ({settings.http_max_attempts} attempts of "
+        f"{settings.http_timeout_s:.0f} s with backoff: LAKEHOUSE_HTTP_MAX_ATTEMPTS, "
+        "LAKEHOUSE_HTTP_TIMEOUT_S, LAKEHOUSE_HTTP_BACKOFF_BASE_S, LAKEHOUSE_HTTP_BACKOFF_MAX_S)."
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this verb to the app."""
-    app.command("ingest", epilog=EPILOG, no_args_is_help=True)(ingest)
+    help_text = (
+        "Land a source's data as received; exits 1 naming any target that failed, while the "
+        "other targets land." + _failure_times()
+    )
+    app.command("ingest", epilog=EPILOG, no_args_is_help=True, help=help_text)(ingest)
 
 
 def ingest(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -46,6 +46,33 @@ def where_to_look(lake_root: Any, results: dict[str, Any]) -> dict[str, str]:
     return footer
 
 
+def check_arguments(
+    sources: list[str] | None, start_date: str | None, end_date: str | None
+) -> str | None:
+    """Why the arguments cannot run, in one line, or None."""
+    from lakehouse.contracts import available_sources
+
+    known = available_sources()
+    unknown = [s for s in sources or [] if s not in known]
+    if unknown:
+        return f"unknown source {unknown[0]!r} (known: {', '.join(known)})"
+    days: dict[str, date] = {}
+    for label, value in (("--start-date", start_date), ("--end-date", end_date)):
+        if value:
+            try:
+                days[label] = date.fromisoformat(value)
+            except ValueError:
+                return f"{label} {value!r} is not YYYY-MM-DD"
+    if len(days) == 1:
+        return "give both --start-date and --end-date, or neither for the recent window"
+    if days and days["--start-date"] > days["--end-date"]:
+        return f"start date {start_date} is after end date {end_date}"
+    today = datetime.now(UTC).date()
+    if days and days["--end-date"] > today:
+        return f"end date {end_date} is after today ({today} UTC); a backfill covers past days only"
+    return None
+
+
 def register(app: typer.Typer) -> None:
     """Add this verb to the app."""
 
@@ -77,14 +104,11 @@ def register(app: typer.Typer) -> None:
         ] = True,
     ) -> None:
         """Run the whole pipeline once: ingest, bronze, gates, dbt, publish and site."""
-        for label, value in (("--start-date", start_date), ("--end-date", end_date)):
-            if value:
-                try:
-                    date.fromisoformat(value)
-                except ValueError:
-                    raise typer.BadParameter(
-                        f"{value!r} is not YYYY-MM-DD", param_hint=label
-                    ) from None
+        problem = check_arguments(source, start_date, end_date)
+        if problem:
+            # Bad arguments are answered before Prefect or Spark start (within a second or two).
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(2)
 
         # Without a Prefect API configured, the flow starts a temporary local server; on a busy
         # laptop that takes longer than Prefect's 20 s default, which is not a pipeline failure.

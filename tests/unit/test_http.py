@@ -181,3 +181,46 @@ def test_parse_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after(format_datetime(now - timedelta(seconds=7), usegmt=True), now) == 0.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_an_error_path_may_join_several_texts() -> None:
+    import httpx
+
+    from lakehouse.http import api_reason
+
+    body = {
+        "errors": [
+            {
+                "status": 400,
+                "code": 477,
+                "title": "INVALID FORMAT",
+                "detail": "invalid query parameter format",
+                "source": {"parameter": "departureDate"},
+            }
+        ]
+    }
+    response = httpx.Response(400, json=body)
+    joined = "errors[0].title + errors[0].detail + errors[0].source.parameter"
+    assert api_reason(response, [joined]) == (
+        "INVALID FORMAT: invalid query parameter format: departureDate"
+    )
+    assert api_reason(response, ["errors[0].title + errors[0].missing"]) == "INVALID FORMAT"
+    assert api_reason(response, ["nothing + here", "errors[0].detail"]) == (
+        "invalid query parameter format"
+    )
+
+
+def test_failure_bounds_follow_the_retry_settings() -> None:
+    from lakehouse.http import failure_bounds
+
+    settings = Settings(
+        http_max_attempts=3,
+        http_backoff_base_s=1.0,
+        http_backoff_max_s=3.0,
+        http_timeout_s=10.0,
+        _env_file=None,
+    )
+    refused, silent = failure_bounds(settings)
+    # waits before attempts 2 and 3: min(1*1 + 1, 3) + min(1*2 + 1, 3) = 2 + 3
+    assert refused == 5.0
+    assert silent == 5.0 + 3 * 10.0
