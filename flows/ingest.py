@@ -35,6 +35,7 @@ from lakehouse.runs import record_run
 from lakehouse.settings import get_settings
 from lakehouse.sources import (
     INGESTERS,
+    CredentialsRejected,
     IngestFailed,
     IngestRequest,
     IngestResult,
@@ -108,8 +109,13 @@ def run_ingest(source: str, request: IngestRequest) -> dict[str, Any] | Failed:
     ingester = ingester_for(contract)
     logger.info("%s ingest (%s) started", source, contract.source.kind)
     progress = TargetProgress()
-    with progress.shown():
-        result: IngestResult = ingester.run(settings, contract, request, progress.report)
+    try:
+        with progress.shown():
+            result: IngestResult = ingester.run(settings, contract, request, progress.report)
+    except CredentialsRejected as exc:
+        # Nothing was requested or landed; the one-line reason names the settings.
+        record_run(settings.lake, "ingest", source, status="failed", reason=str(exc))
+        return Failed(message=str(exc), data=exc)
     record_run(settings.lake, "ingest", source, **run_record_fields(result))
     data = result.to_dict()
     if not result.ok:

@@ -31,7 +31,7 @@ from prefect import flow, get_run_logger
 from prefect.states import Failed
 
 from lakehouse.alerts import StepFailed, on_flow_failure
-from lakehouse.contracts import available_sources
+from lakehouse.contracts import available_sources, load_contract
 from lakehouse.lake import Lake
 from lakehouse.runs import list_runs
 from lakehouse.settings import Settings
@@ -231,6 +231,11 @@ def daily_refresh(
     return results
 
 
+def _has_date_window(source: str) -> bool:
+    """Whether the source's ingest takes ``--start-date``/``--end-date`` (a ``window``)."""
+    return getattr(load_contract(source).source, "window", None) is not None
+
+
 def _run_all(
     run_step: Callable[..., Any],
     sources: list[str],
@@ -243,6 +248,9 @@ def _run_all(
     """Every source's own steps in order, then the steps that span all sources."""
     backfill = start_date is not None or end_date is not None
     for source in sources:
+        # A source without a date window (a search of what is on offer now) takes no dates:
+        # a backfill fetches it once, as the recent window would.
+        dated = backfill and _has_date_window(source)
         for step, module, attribute in SOURCE_STEPS:
             target = (module.format(source=source), attribute.format(source=source))
             if step != "ingest":
@@ -250,7 +258,7 @@ def _run_all(
                 continue
             if not ingest:
                 continue
-            if backfill:
+            if dated:
                 run_step(
                     "ingest",
                     source,
@@ -260,7 +268,7 @@ def _run_all(
                     base_url=base_url,
                     key_suffix="backfill",
                 )
-            if recent or not backfill:
+            if recent or not dated:
                 run_step("ingest", source, *target, base_url=base_url)
     for step, module, attribute in FINAL_STEPS:
         run_step(step, None, module, attribute, sources=sources)

@@ -174,7 +174,7 @@ class HttpSource(_Model):
     # Error bodies: where the API puts its own message (shown in the one-line failure).
     error_message_paths: list[str] = Field(
         default_factory=lambda: [
-            "errors[0].detail",
+            "errors[0].title + errors[0].detail",
             "errors[0].title",
             "error_description",
             "error",

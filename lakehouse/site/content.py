@@ -46,6 +46,34 @@ qualify row_number() over (partition by f.location_id order by f.observed_at des
 order by l.city
 """
 
+# The fares marts; the fares page exists only when published gold has them (their source's
+# contract is registered).
+FARES_MART = "agg_fares_cheapest_daily"
+FARES_PRESENT_SQL = f"""
+select count(*) from information_schema.tables where table_name = '{FARES_MART}'
+"""
+
+# Per route, the cheapest fare of the latest day searched (any travel dates searched that day).
+FARE_ROUTES_SQL = f"""
+select origin_iata, destination_iata, is_international, observed_date, departure_date,
+       return_date, cheapest_total_usd, carrier_code, offer_count
+from {FARES_MART}
+qualify row_number() over (
+    partition by origin_iata, destination_iata
+    order by observed_date desc, cheapest_total_usd, departure_date, carrier_code
+) = 1
+order by origin_iata, destination_iata
+"""
+
+# Per route, the cheapest fare seen at each number of days before departure.
+FARE_CURVE_SQL = """
+select origin_iata, destination_iata, days_before_departure,
+       min(cheapest_total_usd) as cheapest_total_usd
+from agg_fares_booking_curve
+group by origin_iata, destination_iata, days_before_departure
+order by origin_iata, destination_iata, days_before_departure
+"""
+
 # WMO weather interpretation codes as Open-Meteo documents them.
 WMO_CODES = {
     0: "Clear sky",
@@ -134,6 +162,42 @@ class CitySeries:
 
 
 @dataclass(frozen=True)
+class FareSeries:
+    """Cheapest fare of one route against days before departure, farthest day first."""
+
+    route: str
+    days_before_departure: list[int]
+    cheapest_total_usd: list[float]
+
+
+@dataclass(frozen=True)
+class FaresContent:
+    """The fares page: the cheapest fare per route and the booking curve."""
+
+    routes: list[dict[str, Any]]
+    series: list[FareSeries]
+
+    @property
+    def domestic(self) -> list[dict[str, Any]]:
+        return [r for r in self.routes if not r["is_international"]]
+
+    @property
+    def international(self) -> list[dict[str, Any]]:
+        return [r for r in self.routes if r["is_international"]]
+
+    @property
+    def searched_through(self) -> str | None:
+        """Latest UTC day a search was made."""
+        days = [format_date(r["observed_date"]) for r in self.routes]
+        return max(days) if days else None
+
+
+def route_name(origin: str, destination: str) -> str:
+    """``SFO-JFK``: how the fares page names a route (tests compare with it too)."""
+    return f"{origin}-{destination}"
+
+
+@dataclass(frozen=True)
 class RunStatus:
     """The latest run of one pipeline step, or its absence."""
 
@@ -153,6 +217,7 @@ class SiteContent:
     latest: list[dict[str, Any]]
     runs: list[RunStatus]
     quality: QualityReport = field(default_factory=QualityReport)
+    fares: FaresContent | None = None
 
     @property
     def data_through(self) -> str | None:
@@ -241,6 +306,26 @@ def collect_runs(lake: Lake, source: str = SOURCE) -> list[RunStatus]:
     return runs
 
 
+def collect_fares(query: QueryFn) -> FaresContent | None:
+    """The fares page's content; None when published gold has no fares marts."""
+    _, rows = query(FARES_PRESENT_SQL)
+    if not rows or not rows[0][0]:
+        return None
+    by_route: dict[str, FareSeries] = {}
+    for row in _records(query, FARE_CURVE_SQL):
+        name = route_name(row["origin_iata"], row["destination_iata"])
+        series = by_route.setdefault(name, FareSeries(name, [], []))
+        series.days_before_departure.append(int(row["days_before_departure"]))
+        series.cheapest_total_usd.append(round(float(row["cheapest_total_usd"]), 2))
+    for series in by_route.values():  # farthest from departure first, as time runs
+        series.days_before_departure.reverse()
+        series.cheapest_total_usd.reverse()
+    return FaresContent(
+        routes=_records(query, FARE_ROUTES_SQL),
+        series=[by_route[r] for r in sorted(by_route)],
+    )
+
+
 def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
     """Read the marts and run records the site shows.
 
@@ -261,4 +346,5 @@ def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
         latest=latest,
         runs=collect_runs(lake),
         quality=collect_quality(lake),
+        fares=collect_fares(query),
     )

@@ -1,7 +1,8 @@
 """Render the site's pages from a :class:`SiteContent` with Jinja2 templates.
 
-``index.html`` (weather from published gold, last runs) and ``quality-gates.html`` (every gate
-of the last transform with each expectation's result) share ``base.html`` and the stylesheet.
+``index.html`` (weather from published gold, last runs), ``quality-gates.html`` (every gate
+of the last transform with each expectation's result) and, when gold has the fares marts,
+``fares.html`` (cheapest fare per route, booking curve) share ``base.html`` and the stylesheet.
 
 The output depends only on the content (no render time on the page, JSON keys sorted), so
 rendering the same gold twice writes byte-identical files and re-publishing uploads nothing.
@@ -26,6 +27,8 @@ STATIC = Path(__file__).parent / "static"
 ASSETS_DIR = "assets"
 # The site's own page of gate results ("Data Docs" in the navigation).
 QUALITY_PAGE = "quality-gates.html"
+# Cheapest fares per route and the booking curve, when gold has the fares marts.
+FARES_PAGE = "fares.html"
 # Great Expectations' raw Data Docs, copied without external resources (lakehouse.site.data_docs).
 DATA_DOCS_DIR = "data-docs"
 
@@ -89,9 +92,21 @@ def render_index(content: SiteContent, *, has_dbt_docs: bool, has_raw_data_docs:
             chart=chart,
             dbt_docs=f"{DBT_DOCS_DIR}/index.html" if has_dbt_docs else None,
             quality=QUALITY_PAGE,
+            fares=FARES_PAGE if content.fares is not None else None,
             raw_data_docs=f"{DATA_DOCS_DIR}/index.html" if has_raw_data_docs else None,
             assets=ASSETS_DIR,
         )
+    )
+
+
+def render_fares(content: SiteContent) -> str:
+    """The HTML of the fares page (``content.fares`` must be set)."""
+    assert content.fares is not None, "no fares in published gold"
+    chart = {"series": [asdict(s) for s in content.fares.series]}
+    return (
+        _environment()
+        .get_template(FARES_PAGE)
+        .render(fares=content.fares, chart=chart, quality=QUALITY_PAGE, assets=ASSETS_DIR)
     )
 
 
@@ -146,4 +161,9 @@ def render_pages(
         ),
         encoding="utf-8",
     )
-    return [index, quality, *sorted((out_dir / ASSETS_DIR).iterdir())]
+    pages = [index, quality]
+    if content.fares is not None:
+        fares = out_dir / FARES_PAGE
+        fares.write_text(render_fares(content), encoding="utf-8")
+        pages.append(fares)
+    return [*pages, *sorted((out_dir / ASSETS_DIR).iterdir())]

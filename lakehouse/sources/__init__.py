@@ -110,6 +110,11 @@ class IngestResult:
         return cls(**fields)
 
 
+class CredentialsRejected(Exception):
+    """The API refused the source's credentials: the run stops, nothing is landed, and the
+    message (one line, no secret) names the settings that hold them."""
+
+
 class IngestFailed(Exception):
     """Some targets failed; ``result`` is the run's :meth:`IngestResult.to_dict`."""
 

@@ -71,6 +71,7 @@ from lakehouse.source_settings import (
     source_settings,
 )
 from lakehouse.sources import (
+    CredentialsRejected,
     IngestRequest,
     IngestResult,
     ProgressHook,
@@ -330,8 +331,10 @@ class OAuth2Token:
         throttle: Callable[[], None] | None = None,
         error_paths: list[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        rejected_hint: str = "",
     ) -> None:
         self._client = client
+        self._rejected_hint = rejected_hint
         self._url = token_url
         self._form = {
             "grant_type": "client_credentials",
@@ -344,6 +347,7 @@ class OAuth2Token:
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
+        self._unused = False
         self._expires = 0.0
         self.fetched = 0  # tokens fetched in this run (tests and logs read it)
 
@@ -359,6 +363,11 @@ class OAuth2Token:
                 error_paths=self._error_paths,
             )
         except SourceRequestError as exc:
+            if exc.status == 401 and self._rejected_hint:
+                # Retrying cannot help: stop the run with one line naming the settings.
+                raise CredentialsRejected(
+                    f"{self._rejected_hint} (token endpoint: {exc.reason})"
+                ) from None
             raise SourceRequestError(
                 f"OAuth2 token request failed: {exc.reason}",
                 status=exc.status,
@@ -383,10 +392,22 @@ class OAuth2Token:
 
     def token(self) -> str:
         with self._lock:
-            if self._token is None or self._clock() >= self._expires - self._margin:
+            # A token fetched ahead (the run's credentials check) serves the first request even
+            # when its lifetime is inside the margin; after that the margin applies.
+            stale = not self._unused and self._clock() >= self._expires - self._margin
+            if self._token is None or stale:
                 self._fetch()
+            self._unused = False
             assert self._token is not None
             return self._token
+
+    def check(self) -> None:
+        """Fetch the first token now, so rejected credentials stop the run before any target
+        (raises :class:`CredentialsRejected`); the token then serves the first request."""
+        with self._lock:
+            if self._token is None:
+                self._fetch()
+                self._unused = True
 
     def renew(self, stale: str) -> None:
         """Fetch a new token unless another thread already replaced ``stale``."""
@@ -445,6 +466,11 @@ def make_auth(
         refresh_margin_s=auth.refresh_margin_s,
         throttle=throttle,
         error_paths=list(src.error_message_paths),
+        rejected_hint=(
+            f"source {contract.name}: the API rejected the client credentials; check "
+            f"{env_name(contract.name, auth.client_id_setting)} and "
+            f"{env_name(contract.name, auth.client_secret_setting)}"
+        ),
     )
 
 
@@ -821,6 +847,7 @@ def run(
 
     Raises:
         WindowError: The dates cannot be fetched (nothing was requested).
+        CredentialsRejected: The token endpoint refused the credentials (nothing landed).
     """
     report: ProgressHook = progress or (lambda _key, _text: None)
     src = _http(contract)
@@ -860,6 +887,8 @@ def run(
                     )
                 )
         else:
+            if auth is not None:
+                auth.check()  # rejected credentials stop the run here, before any target
             fetcher = _Fetcher(
                 contract, settings, http_client, batch_id, auth, limiter, secrets, report, keys
             )

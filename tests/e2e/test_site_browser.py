@@ -50,12 +50,31 @@ def _chromium() -> str:
     return path
 
 
+def _contracts_env(root: Path) -> dict[str, str]:
+    """Weather and the flights draft in ``LAKEHOUSE_CONTRACTS_DIR`` while flights is not
+    registered in ``lakehouse/contracts/``; nothing once it is."""
+    project = Path(__file__).parents[2]
+    if (project / "lakehouse" / "contracts" / "flights.yml").is_file():
+        return {}
+    folder = root / "contracts"
+    folder.mkdir()
+    for contract in (project / "lakehouse" / "contracts").glob("*.yml"):
+        shutil.copyfile(contract, folder / contract.name)
+    shutil.copyfile(
+        project / "tests" / "fixtures" / "contracts" / "flights.yml", folder / "flights.yml"
+    )
+    return {"LAKEHOUSE_CONTRACTS_DIR": str(folder)}
+
+
 @pytest.fixture(scope="module")
 def site_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A lake on which the whole daily pipeline ran once, site refresh included."""
     root = tmp_path_factory.mktemp("site-e2e")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     env["LAKEHOUSE_LAKE_ROOT"] = str(root / "lake")
+    env.update(_contracts_env(root))
+    env["LAKEHOUSE_FLIGHTS_CLIENT_ID"] = "replay-client-id"
+    env["LAKEHOUSE_FLIGHTS_CLIENT_SECRET"] = "replay-client-secret"
     with ReplayServer() as replay:
         run = subprocess.run(
             [sys.executable, "-m", "lakehouse.cli.app", "run", "--base-url", replay.url, *DAYS],
@@ -191,6 +210,78 @@ def test_index_page_shows_gold_and_draws_one_series_per_city(
     page.close()
 
 
+def _fare_rows(settings: Settings, international: bool) -> list[list[str]]:
+    """Per route, the cheapest fare of the latest day searched, as the fares page shows it."""
+    columns, rows = gold.query(settings, "select * from agg_fares_cheapest_daily")
+    best: dict[tuple[str, str], tuple] = {}
+    for row in (dict(zip(columns, r, strict=True)) for r in rows):
+        if row["is_international"] != international:
+            continue
+        route = (row["origin_iata"], row["destination_iata"])
+        rank = (
+            -row["observed_date"].toordinal(),
+            row["cheapest_total_usd"],
+            row["departure_date"],
+            row["carrier_code"],
+        )
+        if route not in best or rank < best[route][0]:
+            best[route] = (rank, row)
+    return [
+        [
+            f"{o}-{d}",
+            row["departure_date"].isoformat(),
+            row["return_date"].isoformat(),
+            format_number(row["cheapest_total_usd"], 2),
+            row["carrier_code"],
+            str(row["offer_count"]),
+            row["observed_date"].isoformat(),
+        ]
+        for (o, d), (_, row) in sorted(best.items())
+    ]
+
+
+def test_fares_page_shows_cheapest_fares_per_route_and_the_booking_curve(
+    site_settings: Settings, site_url: str, browser
+) -> None:
+    watch = PageWatch(browser)
+    page = watch.page
+    page.goto(site_url, wait_until="load")
+    page.click("#fares-link")
+    page.wait_for_url("**/fares.html")
+    traces_drawn = "#fares-chart .cartesianlayer .scatterlayer .trace"
+    page.wait_for_selector(traces_drawn, timeout=30_000)
+
+    def table(selector: str) -> list[list[str]]:
+        return page.eval_on_selector_all(
+            f"{selector} tbody tr",
+            "rows => rows.map(r => Array.from(r.children).map(c => c.textContent.trim()))",
+        )
+
+    domestic = _fare_rows(site_settings, international=False)
+    international = _fare_rows(site_settings, international=True)
+    assert domestic and international
+    assert table("#fares-domestic") == domestic
+    assert table("#fares-international") == international
+
+    traces = page.evaluate(
+        "() => document.getElementById('fares-chart').data"
+        ".map(t => ({name: t.name, points: t.x.length}))"
+    )
+    _, curve = gold.query(
+        site_settings,
+        "select origin_iata || '-' || destination_iata, count(distinct days_before_departure)"
+        " from agg_fares_booking_curve group by 1",
+    )
+    assert {t["name"]: t["points"] for t in traces} == dict(curve)
+    assert sorted(t["name"] for t in traces) == sorted(r[0] for r in domestic + international)
+    assert page.locator(traces_drawn).count() == len(traces)
+
+    page.screenshot(path=str(ARTIFACTS / "site-fares.png"), full_page=True)
+    watch.assert_stayed_on(site_url)
+    assert watch.errors == []
+    page.close()
+
+
 def test_dbt_docs_page_loads_from_the_site(site_url: str, browser) -> None:
     watch = PageWatch(browser)
     page = watch.page
@@ -284,7 +375,7 @@ def test_no_page_of_the_site_requests_anything_outside_it(
     """Every page, GX's copied raw Data Docs included, loads only from the site and fully."""
     site = site_settings.lake.site
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
-    assert {"index.html", "quality-gates.html", "docs/index.html"} <= set(pages)
+    assert {"index.html", "quality-gates.html", "fares.html", "docs/index.html"} <= set(pages)
     raw = [p for p in pages if p.startswith("data-docs/")]
     assert "data-docs/index.html" in raw and any(
         p.startswith("data-docs/validations/") for p in raw

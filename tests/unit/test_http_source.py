@@ -325,17 +325,24 @@ def test_missing_credentials_fail_every_target_naming_the_variables(api, fast) -
     assert all("LAKEHOUSE_FLIGHTS_CLIENT_SECRET" in o.reason for o in outcomes.values())
 
 
-def test_a_wrong_secret_is_a_token_failure_that_never_shows_the_secret(
+def test_a_wrong_secret_stops_the_run_naming_both_settings_and_never_the_secret(
     api, fast, monkeypatch
 ) -> None:
-    _, url = api
+    from lakehouse.sources import CredentialsRejected
+
+    state, url = api
     monkeypatch.setenv("LAKEHOUSE_FLIGHTS_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("LAKEHOUSE_FLIGHTS_CLIENT_SECRET", "wrong-secret-value")
-    result, outcomes, _ = _run(fast, make_contract(FLIGHTS), url)
-    assert not result.ok
-    reason = outcomes["SFO-JFK__7"].reason
-    assert reason.startswith("OAuth2 token request failed: HTTP 401: invalid_client")
-    assert "wrong-secret-value" not in json.dumps(result.to_dict())
+    with pytest.raises(CredentialsRejected) as caught:
+        _run(fast, make_contract(FLIGHTS), url)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "LAKEHOUSE_FLIGHTS_CLIENT_ID" in message
+    assert "LAKEHOUSE_FLIGHTS_CLIENT_SECRET" in message
+    assert "HTTP 401: invalid_client" in message
+    assert "wrong-secret-value" not in message
+    # The token is asked for before any target: no search went out, nothing landed.
+    assert [r for r in state.requests if r["path"] == "/v1/offers"] == []
 
 
 # ------------------------------------------------------------------ pagination

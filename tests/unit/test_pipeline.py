@@ -58,3 +58,28 @@ def test_call_passes_only_the_parameters_a_flow_accepts() -> None:
 
     assert _call(step, "ingest", start_date="2025-03-05", end_date=None, sources=["x"]) == "done"
     assert seen == {"start_date": "2025-03-05", "base_url": None}
+
+
+def test_a_backfill_fetches_a_source_without_a_date_window_once_without_dates(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import shutil
+    from pathlib import Path
+
+    from flows.pipeline import _run_all
+
+    root = Path(__file__).parents[2]
+    flights = root / "lakehouse" / "contracts" / "flights.yml"
+    if not flights.is_file():  # the draft, until the source is registered
+        flights = root / "tests" / "fixtures" / "contracts" / "flights.yml"
+    shutil.copyfile(root / "lakehouse" / "contracts" / "weather.yml", tmp_path / "weather.yml")
+    shutil.copyfile(flights, tmp_path / "flights.yml")
+    monkeypatch.setenv("LAKEHOUSE_CONTRACTS_DIR", str(tmp_path))
+    calls: list[tuple[str, str | None, dict]] = []
+
+    def run_step(step, source, module, attribute, **kwargs):
+        calls.append((step, source, kwargs))
+
+    _run_all(run_step, ["weather", "flights"], "2025-03-05", "2025-03-11", None, True, False)
+    ingests = [(source, kw.get("start_date")) for step, source, kw in calls if step == "ingest"]
+    assert ingests == [("weather", "2025-03-05"), ("flights", None)]

@@ -294,3 +294,61 @@ def test_server_refuses_a_lake_without_a_site(settings: Settings) -> None:
 )
 def test_format_number(value, text) -> None:
     assert format_number(value) == text
+
+
+FARES_SQL = """
+create table agg_fares_cheapest_daily as select * from (values
+    ('SFO', 'JFK', date '2025-03-12', date '2025-03-19', date '2025-03-05', 189.40::decimal(12,2),
+     'B6', 4, false),
+    ('SFO', 'JFK', date '2025-03-12', date '2025-03-19', date '2025-03-04', 150.00::decimal(12,2),
+     'AA', 3, false),
+    ('SFO', 'LHR', date '2025-04-04', date '2025-04-11', date '2025-03-05', 702.15::decimal(12,2),
+     'BA', 5, true),
+    ('SFO', 'LHR', date '2025-03-12', date '2025-03-19', date '2025-03-05', 811.00::decimal(12,2),
+     'UA', 2, true)
+) as t(origin_iata, destination_iata, departure_date, return_date, observed_date,
+       cheapest_total_usd, carrier_code, offer_count, is_international);
+create table agg_fares_booking_curve as
+select *, datediff('day', observed_date, departure_date) as days_before_departure
+from agg_fares_cheapest_daily;
+"""
+
+
+def test_fares_page_splits_routes_and_draws_the_booking_curve(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = make_gold(tmp_path / "gold.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute(FARES_SQL)
+    build_site(settings, query=duckdb_query(path), dbt_docs=False)
+    site = settings.lake.site
+    assert 'href="fares.html"' in (site / "index.html").read_text(encoding="utf-8")
+    html = (site / "fares.html").read_text(encoding="utf-8")
+    tables = tables_of(html)
+    # The latest day searched per route, its cheapest pair of dates.
+    assert tables["fares-domestic"] == [
+        ["SFO-JFK", "2025-03-12", "2025-03-19", "189.40", "B6", "4", "2025-03-05"]
+    ]
+    assert tables["fares-international"] == [
+        ["SFO-LHR", "2025-04-04", "2025-04-11", "702.15", "BA", "5", "2025-03-05"]
+    ]
+    match = re.search(
+        r'<script type="application/json" id="fares-chart-data">(.*?)</script>', html, re.S
+    )
+    assert match, "fares chart data missing"
+    series = json.loads(match.group(1))["series"]
+    assert series == [
+        {"route": "SFO-JFK", "days_before_departure": [8, 7], "cheapest_total_usd": [150.0, 189.4]},
+        {
+            "route": "SFO-LHR",
+            "days_before_departure": [30, 7],
+            "cheapest_total_usd": [702.15, 811.0],
+        },
+    ]
+    assert "https://" not in html and "http://" not in html
+
+
+def test_without_fares_marts_there_is_no_fares_page(settings: Settings, gold) -> None:
+    build_site(settings, query=gold, dbt_docs=False)
+    assert not (settings.lake.site / "fares.html").exists()
+    assert "fares.html" not in (settings.lake.site / "index.html").read_text(encoding="utf-8")
