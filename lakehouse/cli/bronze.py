@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lakehouse.cli._console import quiet_console
 from lakehouse.contracts import available_sources
 
 EPILOG = "Examples: lakehouse bronze weather  |  lakehouse bronze weather --lake-root /tmp/lake"
@@ -47,6 +48,12 @@ def bronze(
         str | None,
         typer.Option(help="Lake folder to use instead of LAKEHOUSE_LAKE_ROOT."),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="Also show Prefect's own output (always kept in <lake>/_state/logs)."
+        ),
+    ] = False,
 ) -> None:
     """Load new landing objects of SOURCE into bronze (Spark); rejected rows go to quarantine.
     With nothing new it starts no Spark session and commits nothing."""
@@ -54,7 +61,7 @@ def bronze(
     if source not in known:
         typer.echo(f"error: unknown source {source!r} (known: {', '.join(known)})", err=True)
         raise typer.Exit(2)
-    _print_summary(source, _run_flow(source, entity, lake_root))
+    _print_summary(source, _run_flow(source, entity, lake_root, verbose))
 
 
 def _nothing_new(
@@ -87,7 +94,9 @@ def _nothing_new(
     return [asdict(run(no_session, lake, source, e, contract=contract)) for e in chosen]
 
 
-def _run_flow(source: str, entities: list[str] | None, lake_root: str | None) -> list[dict]:
+def _run_flow(
+    source: str, entities: list[str] | None, lake_root: str | None, verbose: bool = False
+) -> list[dict]:
     """Run the source's bronze flow in-process; failures become one clear line and exit 1."""
     try:
         quick = _nothing_new(source, entities, lake_root)
@@ -100,8 +109,9 @@ def _run_flow(source: str, entities: list[str] | None, lake_root: str | None) ->
     from flows.bronze import FLOWS
 
     try:
-        state = FLOWS[source](entities=entities, lake_root=lake_root, return_state=True)
-        data = state.result(raise_on_failure=False)
+        with quiet_console("bronze", verbose):
+            state = FLOWS[source](entities=entities, lake_root=lake_root, return_state=True)
+            data = state.result(raise_on_failure=False)
     except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
         typer.echo(f"error: bronze {source} could not run: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None

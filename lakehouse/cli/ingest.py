@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from lakehouse.cli._console import quiet_console
+
 EPILOG = (
     "Examples: lakehouse ingest weather  |  "
     "lakehouse ingest weather --start-date 2025-03-05 --end-date 2025-03-11 "
@@ -101,6 +103,12 @@ def ingest(
     max_seconds: Annotated[
         float | None, typer.Option(min=0.0, help="streams: stop after this many seconds.")
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="Also show Prefect's own output (always kept in <lake>/_state/logs)."
+        ),
+    ] = False,
 ) -> None:
     """Land a source's data as received; exits 1 naming any target that failed."""
     from lakehouse.contracts import ContractError, load_contract
@@ -136,7 +144,7 @@ def ingest(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
-    result = _run_flow(source, request)
+    result = _run_flow(source, request, verbose)
     _print_summary(result)
     if result["status"] != "ok":
         failed = [t for t in result["targets"] if t["status"] != "ok"]
@@ -168,7 +176,7 @@ def _check(contract: Any, request: Any) -> None:
             raise WindowError("give both --start-date and --end-date, or neither")
 
 
-def _run_flow(source: str, request: Any) -> dict[str, Any]:
+def _run_flow(source: str, request: Any, verbose: bool = False) -> dict[str, Any]:
     """Run the source's flow in-process and return its per-target result, failed or not."""
     # Without PREFECT_API_URL, Prefect starts a temporary server; on a busy laptop that takes
     # longer than its 20 s default, which would fail the run before any request is sent.
@@ -177,16 +185,17 @@ def _run_flow(source: str, request: Any) -> dict[str, Any]:
     from lakehouse.sources import IngestFailed
 
     try:
-        state = ingest_flow(source)(
-            start_date=request.start_date,
-            end_date=request.end_date,
-            base_url=request.base_url,
-            location=request.location,
-            max_records=request.max_records,
-            max_seconds=request.max_seconds,
-            return_state=True,
-        )
-        data = state.result(raise_on_failure=False)
+        with quiet_console("ingest", verbose):
+            state = ingest_flow(source)(
+                start_date=request.start_date,
+                end_date=request.end_date,
+                base_url=request.base_url,
+                location=request.location,
+                max_records=request.max_records,
+                max_seconds=request.max_seconds,
+                return_state=True,
+            )
+            data = state.result(raise_on_failure=False)
     except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
         typer.echo(f"error: {source} ingest could not run: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None

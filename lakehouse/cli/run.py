@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lakehouse.cli._console import quiet_console
 from lakehouse.cli.status import Format, show_status
 from lakehouse.settings import get_settings
 from lakehouse.summary import print_summary
@@ -102,6 +103,13 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(help="With a backfill, also fetch the recent window."),
         ] = True,
+        verbose: Annotated[
+            bool,
+            typer.Option(
+                "--verbose",
+                help="Also show Prefect's own output (always kept in <lake>/_state/logs).",
+            ),
+        ] = False,
     ) -> None:
         """Run the whole pipeline once: ingest, bronze, gates, dbt, publish and site."""
         problem = check_arguments(source, start_date, end_date)
@@ -117,16 +125,17 @@ def register(app: typer.Typer) -> None:
         from lakehouse.alerts import StepFailed
 
         settings = get_settings()
-        state = daily_refresh(
-            sources=source or None,
-            start_date=start_date,
-            end_date=end_date,
-            base_url=base_url,
-            ingest=ingest,
-            recent=recent,
-            return_state=True,
-        )
-        outcome = state.result(raise_on_failure=False)
+        with quiet_console("run", verbose):
+            state = daily_refresh(
+                sources=source or None,
+                start_date=start_date,
+                end_date=end_date,
+                base_url=base_url,
+                ingest=ingest,
+                recent=recent,
+                return_state=True,
+            )
+            outcome = state.result(raise_on_failure=False)
         if state.is_completed():
             results = outcome if isinstance(outcome, dict) else {}
             print_summary(

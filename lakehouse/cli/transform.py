@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+
+from lakehouse.cli._console import quiet_console
 
 EPILOG = (
     "Examples: lakehouse transform  |  lakehouse transform --full-refresh  |  "
@@ -68,48 +67,6 @@ def transform(
         raise typer.Exit(1)
 
 
-_SAVED_LEVELS: list[tuple[logging.Handler, int]] = []
-
-
-@contextmanager
-def _quiet_console(verbose: bool) -> Iterator[None]:
-    """Without ``--verbose``, Prefect's console lines (banners, task states, the traceback of an
-    expected gate failure) go to ``<lake>/_state/logs/transform.log`` instead of the terminal;
-    its API logs are untouched. The one-screen summary says what happened."""
-    while _SAVED_LEVELS:
-        handler, level = _SAVED_LEVELS.pop()
-        handler.setLevel(level)
-    if verbose:
-        yield
-        return
-    from prefect.logging.handlers import PrefectConsoleHandler
-
-    from lakehouse.settings import get_settings
-
-    log_dir = get_settings().lake.state / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.FileHandler(log_dir / "transform.log", encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    file_handler.setLevel(logging.INFO)
-    loggers = [logging.getLogger(), logging.getLogger("prefect")]
-    saved: list[tuple[logging.Handler, int]] = []
-    for logger in loggers:
-        for handler in logger.handlers:
-            if isinstance(handler, PrefectConsoleHandler):
-                saved.append((handler, handler.level))
-                handler.setLevel(logging.CRITICAL + 1)
-    root = logging.getLogger()
-    root.addHandler(file_handler)
-    try:
-        yield
-    finally:
-        root.removeHandler(file_handler)
-        file_handler.close()
-        # The console stays quiet until the verb ends: Prefect's temporary server logs its
-        # shutdown at exit. In-process callers (tests) get their levels back on the next run.
-        _SAVED_LEVELS.extend(saved)
-
-
 def _run_flow(full_refresh: bool, verbose: bool = False) -> dict[str, Any]:
     """Run the flow in-process; return its summary whether it passed or failed."""
     # Without PREFECT_API_URL Prefect starts a temporary server, which on a busy laptop takes
@@ -125,7 +82,7 @@ def _run_flow(full_refresh: bool, verbose: bool = False) -> dict[str, Any]:
     from flows.transform import transform as transform_flow
 
     try:
-        with _quiet_console(verbose):
+        with quiet_console("transform", verbose):
             state = transform_flow(full_refresh=full_refresh, verbose=verbose, return_state=True)
             data = state.result(raise_on_failure=False)
     except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
