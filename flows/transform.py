@@ -220,7 +220,7 @@ def gate_task(
             loader = _bronze_loader(con, settings, contracts, plan, full)
             result = run_gate(settings.lake, layer, loader, suites)
     elif layer == "silver":
-        suites = suites_for("silver")
+        suites = [s for s in suites_for("silver") if s.source in plan.sources]
         with duckdb.connect(str(build_database(settings)), read_only=True) as con:
             con.execute("set TimeZone = 'UTC'")
             loader = _silver_loader(con, settings, contracts, plan, full)
@@ -252,16 +252,31 @@ def gate_task(
 
 @task(name="dbt-build")
 def dbt_build_task(
-    settings: Settings, selector: str, full_refresh: bool = False, quiet: bool = True
+    settings: Settings,
+    selector: str,
+    full_refresh: bool = False,
+    quiet: bool = True,
+    sources: list[str] | None = None,
 ) -> DbtResult:
     """``dbt build`` (models, data tests and unit tests) of one selection.
 
     ``quiet``: dbt prints errors only; its whole log goes to ``<lake>/_state/dbt/logs``.
+    ``sources``: build only these sources' models (the others' contracts are not passed, so
+    their models are disabled); the transform passes the sources that have bronze tables, so
+    a registered source that has not been loaded yet breaks no build. None: every contract.
     """
     args = ["build", "--select", *selector.split()]
     if full_refresh:
         args.append("--full-refresh")
-    return run_dbt(settings, args, quiet=quiet)
+    extra = None
+    if sources is not None:
+        from lakehouse.dbt import contract_vars, staging_models
+
+        extra = {
+            "contracts": {k: v for k, v in contract_vars().items() if k in sources},
+            "staging_models": [m.name for m in staging_models() if m.source in sources],
+        }
+    return run_dbt(settings, args, extra_vars=extra, quiet=quiet)
 
 
 @task(name="stage-gold")
@@ -388,7 +403,9 @@ def transform(
             )
 
     def build(step: str, selector: str) -> DbtResult:
-        result = dbt_build_task(settings, selector, full_refresh, quiet=not verbose)
+        result = dbt_build_task(
+            settings, selector, full_refresh, quiet=not verbose, sources=plan.sources
+        )
         summary.dbt[step] = {
             "success": result.success,
             "nodes": len(result.nodes),

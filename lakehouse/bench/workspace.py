@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from lakehouse.bench.generate import ENTITY, SOURCE, bench_cities
-from lakehouse.contracts import CONTRACTS_DIR, CONTRACTS_DIR_ENV, available_sources, load_contract
+from lakehouse.contracts import CONTRACTS_DIR, CONTRACTS_DIR_ENV, load_contract
 from lakehouse.lake import Lake
 from lakehouse.settings import Settings
 
@@ -70,12 +70,14 @@ class ScaleWorkspace:
         _remove(self.root / "duckdb")
 
     def write_contracts(self, cities: int) -> Path:
-        """Copy every contract; the weather one lists the scale's ``cities`` cities."""
+        """The benchmarked source's contract alone, listing the scale's ``cities`` cities.
+
+        Other sources are left out: their models are enabled only with their contracts, and
+        the benchmark lands, loads and builds this one source.
+        """
         folder = self.contracts
         _remove(folder)
         folder.mkdir(parents=True)
-        for name in available_sources(CONTRACTS_DIR):
-            shutil.copy(CONTRACTS_DIR / f"{name}.yml", folder / f"{name}.yml")
         document = yaml.safe_load((CONTRACTS_DIR / f"{SOURCE}.yml").read_text(encoding="utf-8"))
         document["source"]["targets"]["items"] = [
             asdict(c) for c in bench_cities(load_contract(SOURCE, CONTRACTS_DIR), cities)

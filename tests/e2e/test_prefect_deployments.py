@@ -232,6 +232,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "LAKEHOUSE_LAKE_ROOT": str(lake_root),
                 # The older name of LAKEHOUSE_WEATHER_BASE_URL: it keeps working.
                 "LAKEHOUSE_OPENMETEO_URL": replay.url,
+                "LAKEHOUSE_FLIGHTS_BASE_URL": replay.url,
+                "LAKEHOUSE_FLIGHTS_CLIENT_ID": "replay-client-id",
+                "LAKEHOUSE_FLIGHTS_CLIENT_SECRET": "replay-client-secret",
                 "LAKEHOUSE_ALERT_WEBHOOK_URL": receiver.url,
                 "LAKEHOUSE_SPARK_DRIVER_MEMORY": "1g",
                 "LAKEHOUSE_WAREHOUSE_PASSWORD": WAREHOUSE_PASSWORD,

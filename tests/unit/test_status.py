@@ -76,7 +76,11 @@ def test_cli_json_and_table(settings: Settings) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["status", "--format", "json"])
     assert result.exit_code == 0, result.output
-    gold = [line for line in json.loads(result.stdout) if line["layer"] == "gold"]
+    gold = [
+        line
+        for line in json.loads(result.stdout)
+        if line["layer"] == "gold" and line["source"] == "weather"
+    ]
     assert gold[0]["rows"] == 28 and gold[0]["status"] == "ok"
     table = runner.invoke(app, ["status"])
     assert table.exit_code == 0
