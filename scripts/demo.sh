@@ -59,6 +59,9 @@ main() {
   BACKFILL_START="${DEMO_START_DATE:-$(date -u -d '7 days ago' +%F)}"
   BACKFILL_END="${DEMO_END_DATE:-$(date -u -d '1 day ago' +%F)}"
   export LAKEHOUSE_LAKE_ROOT="${LAKEHOUSE_LAKE_ROOT:-.lake}"
+  # The replay server's Amadeus credentials (flight fares); never real ones.
+  export LAKEHOUSE_FLIGHTS_CLIENT_ID=replay-client-id
+  export LAKEHOUSE_FLIGHTS_CLIENT_SECRET=replay-client-secret
   # Flows run on a throwaway local Prefect server with its own home, never on a Prefect Cloud
   # workspace a developer may be logged in to.
   export PREFECT_HOME="${LAKEHOUSE_LAKE_ROOT}/_state/prefect-home"

@@ -33,11 +33,15 @@ def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Drop LAKEHOUSE_* variables from the developer's shell and point the lake at tmp."""
+    """Drop LAKEHOUSE_* variables from the developer's shell, point the lake at tmp and set
+    the replay's flight credentials."""
     for name in list(os.environ):
         if name.startswith("LAKEHOUSE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(tmp_path / "lake"))
+    # The replay server's Amadeus credentials (a test that needs others sets its own).
+    monkeypatch.setenv("LAKEHOUSE_FLIGHTS_CLIENT_ID", "replay-client-id")
+    monkeypatch.setenv("LAKEHOUSE_FLIGHTS_CLIENT_SECRET", "replay-client-secret")
     monkeypatch.chdir(tmp_path)
 
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from lakehouse.contracts import HttpSource, OAuth2ClientCredentials, load_contract
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
 ROUTES = ["SFO-JFK", "SFO-ORD", "LAX-BOS", "SEA-MIA", "SFO-LHR", "SFO-NRT", "LAX-MEX", "JFK-CDG"]
 
 
 @pytest.fixture(scope="module")
 def contract():
-    return load_contract("flights", FIXTURES)
+    return load_contract("flights")
 
 
 def test_source_is_http_with_oauth2_client_credentials(contract):

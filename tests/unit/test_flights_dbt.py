@@ -1,6 +1,6 @@
 """The flights dbt models (issue 17): built on DuckDB from replay answers, compiled for the clouds.
 
-Bronze is written here the way the contract (tests/fixtures/contracts/flights.yml) describes it,
+Bronze is written here the way the contract (lakehouse/contracts/flights.yml) describes it,
 from real answers of the Amadeus replay: one row per offer, itinerary and segment, search
 parameters from the request, nested arrays as compact JSON text (what the Spark bronze job's
 JSON reader gives for a string field). Then ``dbt build`` runs the seeds, every flights model,
@@ -24,7 +24,6 @@ from lakehouse.replay.amadeus import REPLAY_CREDENTIALS, AmadeusReplay
 
 pytestmark = pytest.mark.slow
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
 FLIGHTS_MODELS = {
     "stg_flights__airports",
     "stg_flights__offers",
@@ -45,11 +44,11 @@ DAYS = [
 
 @pytest.fixture
 def contracts_dir(tmp_path, monkeypatch) -> Path:
-    """Weather plus the flights draft, as if it were registered."""
+    """Weather and flights in a folder of their own (the registered contracts)."""
     folder = tmp_path / "contracts"
     folder.mkdir()
     shutil.copy(CONTRACTS_DIR / "weather.yml", folder)
-    shutil.copy(FIXTURES / "flights.yml", folder)
+    shutil.copy(CONTRACTS_DIR / "flights.yml", folder)
     monkeypatch.setenv("LAKEHOUSE_CONTRACTS_DIR", str(folder))
     return folder
 
@@ -165,7 +164,7 @@ def _write_bronze(settings) -> dict[str, int]:
                             **_meta(fetched_at),
                         }
                     )
-    contract = load_contract("flights", FIXTURES)
+    contract = load_contract("flights")
     arrow = {
         "string": pa.string(),
         "integer": pa.int32(),
@@ -338,8 +337,13 @@ def test_flights_models_compile_for_the_clouds(settings, contracts_dir, target, 
     assert {"athena": "at_timezone(", "redshift": "convert_timezone("}[target] in utc
 
 
-def test_flights_models_are_disabled_without_the_contract(settings):
+def test_flights_models_are_disabled_without_the_contract(settings, tmp_path, monkeypatch):
     from lakehouse.warehouse.dbt_targets import run_dbt_on
+
+    weather_only = tmp_path / "weather-only"
+    weather_only.mkdir()
+    shutil.copy(CONTRACTS_DIR / "weather.yml", weather_only)
+    monkeypatch.setenv("LAKEHOUSE_CONTRACTS_DIR", str(weather_only))
 
     result = run_dbt_on(
         settings,
