@@ -50,4 +50,19 @@ def list_runs(lake: Lake, step: str, source: str) -> list[dict[str, Any]]:
     directory = _dir(lake, step, source)
     if not directory.exists():
         return []
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))]
+    records = [
+        (path.name, json.loads(path.read_text(encoding="utf-8")))
+        for path in directory.glob("*.json")
+    ]
+    # By finish time (microseconds), then name: run ids have whole seconds, so two runs in the
+    # same second would otherwise come in the random order of their id suffixes.
+    records.sort(key=lambda item: (_finished(item[1]), item[0]))
+    return [record for _, record in records]
+
+
+def _finished(record: dict[str, Any]) -> datetime:
+    try:
+        at = datetime.fromisoformat(str(record.get("finished_at", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -8,7 +8,7 @@
     {%- set staged = var('staging_models', []) -%}
     {%- set series = [] -%}
     {%- for source, contract in (var('contracts', {}) or {}).items() | sort -%}
-        {%- for name, entity in contract['entities'].items() | sort -%}
+        {%- for name, entity in (contract.get('entities') or {}).items() | sort -%}
             {%- set model = 'stg_' ~ source ~ '__' ~ name -%}
             {%- if entity.get('cadence') and model in staged -%}
                 {%- set columns = [] -%}

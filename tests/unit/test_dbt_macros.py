@@ -72,8 +72,15 @@ def test_staging_columns_measures_and_targets_are_rendered_from_the_contract(set
 
 
 def test_dbt_without_the_contract_says_how_to_run_it(settings) -> None:
+    # Without its contract a source's models are disabled, so the project still parses ...
+    assert run_dbt(settings, ["parse"], extra_vars={"contracts": {"other": {}}}).success
+    # ... and SQL that reads a contract that was not passed says how to run dbt.
     with pytest.raises(DbtError, match="run dbt through `lakehouse transform`"):
-        run_dbt(settings, ["parse"], extra_vars={"contracts": {"other": {}}})
+        run_dbt(
+            settings,
+            ["compile", "--inline", 'select \'{{ contract("weather")["name"] }}\' as n'],
+            extra_vars={"contracts": {"other": {}}},
+        )
 
 
 def test_date_days_spans_the_range_inclusive_past_trinos_sequence_cap(settings) -> None:
