@@ -68,7 +68,9 @@ class ReplayServer:
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
-        self.amadeus = amadeus.AmadeusReplay(expires_in=token_expires_in, base_url=self.url)
+        # The answers' self links name the real API's host, not this server's port, so the same
+        # search answers byte for byte across replay servers and a re-run lands nothing new.
+        self.amadeus = amadeus.AmadeusReplay(expires_in=token_expires_in)
 
     @property
     def url(self) -> str:
