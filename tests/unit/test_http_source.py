@@ -317,8 +317,13 @@ def test_a_token_refused_twice_fails_the_target_naming_the_api_reason(
     assert len(searches) == 8  # each target: the first try and one after renewing
 
 
-def test_missing_credentials_fail_every_target_naming_the_variables(api, fast) -> None:
+def test_missing_credentials_fail_every_target_naming_the_variables(
+    api, fast, monkeypatch
+) -> None:
     _, url = api
+    # tests/conftest.py gives every test the replay's credentials; this one has none.
+    monkeypatch.delenv("LAKEHOUSE_FLIGHTS_CLIENT_ID", raising=False)
+    monkeypatch.delenv("LAKEHOUSE_FLIGHTS_CLIENT_SECRET", raising=False)
     result, outcomes, _ = _run(fast, make_contract(FLIGHTS), url)
     assert not result.ok
     assert all("LAKEHOUSE_FLIGHTS_CLIENT_ID" in o.reason for o in outcomes.values())
