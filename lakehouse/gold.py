@@ -76,7 +76,10 @@ class Build:
 
 
 def gold_dir(settings: Settings) -> Path:
-    return settings.lake.layer("gold")
+    """Builds and the pointer: the gold layer locally; the work folder for a lake in S3, whose
+    published gold is the Parquet copy in the gold bucket that Glue points at."""
+    lake = settings.lake
+    return lake.layer("gold") if lake.is_local else lake.work / "gold"
 
 
 def pointer_path(settings: Settings) -> Path:
