@@ -125,3 +125,15 @@ def delta_storage_options(table_uri: str) -> dict[str, str] | None:
         # Stand-ins (moto) serve buckets by path, not by virtual host.
         options["AWS_S3_ADDRESSING_STYLE"] = "path"
     return options
+
+
+def delta_table(path: Any) -> Any:
+    """A ``deltalake.DeltaTable`` at a local folder or an ``s3://`` URI (delta-rs's own S3).
+
+    Raises:
+        deltalake.exceptions.TableNotFoundError: no Delta table there.
+    """
+    from deltalake import DeltaTable
+
+    location_text = uri(path)
+    return DeltaTable(location_text, storage_options=delta_storage_options(location_text))
