@@ -120,7 +120,11 @@ def _put_table(client: Any, db: str, table_input: dict[str, Any]) -> None:
 
 
 def register_delta(
-    settings: Settings, layer: str, table: str, location: str, schema: pa.Schema,
+    settings: Settings,
+    layer: str,
+    table: str,
+    location: str,
+    schema: pa.Schema,
     partition_by: list[str] | None = None,
 ) -> Registered:
     """Register (or refresh) a Delta table: its location and its current schema."""
@@ -214,9 +218,9 @@ def tables(settings: Settings, layer: str) -> list[str]:
         return []
 
 
-def register_bronze(settings: Settings, table: str, partition_by: list[str] | None = None) -> (
-    Registered | None
-):
+def register_bronze(
+    settings: Settings, table: str, partition_by: list[str] | None = None
+) -> Registered | None:
     """Register bronze ``table`` (a Delta table in the lake) in Glue; None if it has no data."""
     from deltalake.exceptions import TableNotFoundError
 

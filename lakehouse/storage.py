@@ -48,8 +48,10 @@ def uri(path: Any) -> str:
     """The string form a reader outside this process takes: a local path or ``s3://bucket/key``."""
     if not is_remote(path):
         return str(path)
-    text = path.as_uri() if hasattr(path, "as_uri") else str(path)
-    return text if is_uri(text) else f"{path.protocol}://{text}"
+    text = str(path)
+    text = text if is_uri(text) else f"{path.protocol}://{text}"
+    # A bucket's root prints as "s3://bucket/"; joins add their own separator.
+    return text.rstrip("/")
 
 
 def write_bytes_atomic(path: Any, data: bytes, *, exclusive: bool = False) -> bool:

@@ -9,10 +9,10 @@ resolution report. No pyspark import here, so checking the cache costs no JVM.
 A lake in S3 adds ``org.apache.hadoop:hadoop-aws`` at the version of the Hadoop client that
 pyspark ships (3.3.4 for Spark 3.5.5; it brings the AWS SDK bundle it was built with), so the
 ``s3a`` connector matches the Hadoop classes it runs against. It is a second, separately cached
-set: a local-only lake never loads the 280 MB AWS SDK.
+set. Local sessions always put both on the classpath (a running JVM cannot take more jars, and
+one process may use a local lake and then one in S3); ``--delta-only`` fills just Delta's.
 
-``python -m spark.jars`` fills the cache (``scripts/setup.d/20-spark-jars.sh``); ``--s3`` also
-the S3 set.
+``python -m spark.jars`` fills the cache (``scripts/setup.d/20-spark-jars.sh``).
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def record_jars(resolved: str, s3: bool = False) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Fill the Ivy cache once (``--s3``: the S3 set too); quick when already filled."""
-    sets = [False, True] if "--s3" in (sys.argv[1:] if argv is None else argv) else [False]
+    """Fill the Ivy cache once (Delta plus the s3a connector); quick when already filled."""
+    sets = [False] if "--delta-only" in (sys.argv[1:] if argv is None else argv) else [True]
     for s3 in sets:
         status = _fill(s3)
         if status:

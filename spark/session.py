@@ -108,21 +108,30 @@ def local_session(
         "spark.driver.extraJavaOptions": java_opts,
         "spark.executor.extraJavaOptions": java_opts,
     }
+    # The s3a jars are always on the classpath (jars cannot be added to a running JVM, and one
+    # process may use a local lake first and an S3 one later); their settings only for S3.
     if s3:
         conf.update(s3_conf(_endpoint()))
-    jars = cached_jars(s3)
+    jars = cached_jars(True)
     if jars:
         conf["spark.jars"] = ",".join(jars)
     else:
         ivy_dir().mkdir(parents=True, exist_ok=True)
-        conf["spark.jars.packages"] = ",".join(packages(s3))
+        conf["spark.jars.packages"] = ",".join(packages(True))
         conf["spark.jars.ivy"] = str(ivy_dir())
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     if not jars:
-        record_jars(spark.sparkContext.getConf().get("spark.jars", ""), s3)
+        record_jars(spark.sparkContext.getConf().get("spark.jars", ""), True)
+    if s3:
+        # A session reused from an earlier (local) use, or an endpoint set since: Hadoop reads
+        # its settings when a bucket's file system is first made, so set them on the running one.
+        hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+        for key, value in s3_conf(_endpoint()).items():
+            if key.startswith("spark.hadoop."):
+                hadoop.set(key[len("spark.hadoop.") :], value)
     return spark
 
 
