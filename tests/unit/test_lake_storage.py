@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lakehouse.lake import Lake
 from lakehouse.settings import Settings
 from lakehouse.storage import is_remote, uri, write_bytes_atomic
 from spark.paths import LakeUris
