@@ -53,7 +53,10 @@ ENV_ARCHIVE = "pyspark_venv.tar.gz"
 ENV_ALIAS = "environment"
 
 #: Delta's jars on EMR 7.x (the release pins them; nothing is downloaded at submit time).
-EMR_DELTA_JARS = ("/usr/share/aws/delta/lib/delta-spark.jar", "/usr/share/aws/delta/lib/delta-storage.jar")
+EMR_DELTA_JARS = (
+    "/usr/share/aws/delta/lib/delta-spark.jar",
+    "/usr/share/aws/delta/lib/delta-storage.jar",
+)
 
 
 class PackageError(RuntimeError):
@@ -114,19 +117,38 @@ def build_environment(out: Path, root: Path | None = None) -> Path:
         constraints = work / "constraints.txt"
         constraints.write_text(
             _run(
-                [*_uv(), "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project",
-                 "--format", "requirements-txt"],
+                [
+                    *_uv(),
+                    "export",
+                    "--frozen",
+                    "--no-dev",
+                    "--no-hashes",
+                    "--no-emit-project",
+                    "--format",
+                    "requirements-txt",
+                ],
                 "uv export (versions from uv.lock)",
                 cwd=root,
             ),
             encoding="utf-8",
         )
         env = work / ENV_ALIAS
-        _run([*_uv(), "venv", "--relocatable", "--quiet", "--python", sys.executable, str(env)],
-             "uv venv")
         _run(
-            [*_uv(), "pip", "install", "--quiet", "--python", str(env / "bin" / "python"),
-             "--constraint", str(constraints), *JOB_REQUIREMENTS],
+            [*_uv(), "venv", "--relocatable", "--quiet", "--python", sys.executable, str(env)],
+            "uv venv",
+        )
+        _run(
+            [
+                *_uv(),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(env / "bin" / "python"),
+                "--constraint",
+                str(constraints),
+                *JOB_REQUIREMENTS,
+            ],
             "uv pip install (the job's libraries)",
         )
         target = out / ENV_ARCHIVE

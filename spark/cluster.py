@@ -75,16 +75,34 @@ class StandaloneCluster:
         self.ui_url = f"http://127.0.0.1:{ui}"
         self._start(
             "master",
-            ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
-             "--webui-port", str(ui)],
+            [
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--webui-port",
+                str(ui),
+            ],
         )
         for index in range(self.workers):
             self.worker_dir(index).mkdir(parents=True, exist_ok=True)
             self._start(
                 f"worker-{index}",
-                ["org.apache.spark.deploy.worker.Worker", self.master_url, "--host", "127.0.0.1",
-                 "--cores", "1", "--memory", self.worker_memory, "--webui-port",
-                 str(_free_port()), "--work-dir", str(self.worker_dir(index))],
+                [
+                    "org.apache.spark.deploy.worker.Worker",
+                    self.master_url,
+                    "--host",
+                    "127.0.0.1",
+                    "--cores",
+                    "1",
+                    "--memory",
+                    self.worker_memory,
+                    "--webui-port",
+                    str(_free_port()),
+                    "--work-dir",
+                    str(self.worker_dir(index)),
+                ],
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

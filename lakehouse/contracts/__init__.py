@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+
 def _package_dir() -> Path:
     """This package's folder, also when it is imported from a zip (``spark-submit --py-files``)."""
     here = Path(__file__).parent
