@@ -68,7 +68,8 @@ def _timestamp(at: datetime) -> str:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     # Never overwrites: an object with this name is already landed (same time, key and digest).
-    storage.write_bytes_atomic(path, data, exclusive=True)
+    if not storage.write_bytes_atomic(path, data, exclusive=True):
+        raise FileExistsError(f"{path} is already landed")
 
 
 def _publish(tmp: Path, path: Path) -> None:
