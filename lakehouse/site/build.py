@@ -82,10 +82,10 @@ def _activate(lake: Lake, build_dir: Path) -> None:
     if link.exists() and not link.is_symlink():
         # A plain folder (made by hand or copied in): replace it once; swaps are atomic after.
         shutil.rmtree(link)
-    tmp_link = lake.root / f".site-link-{uuid.uuid4().hex[:8]}"
-    tmp_link.symlink_to(build_dir.relative_to(lake.root), target_is_directory=True)
+    tmp_link = lake.work / f".site-link-{uuid.uuid4().hex[:8]}"
+    tmp_link.symlink_to(build_dir.relative_to(lake.work), target_is_directory=True)
     os.replace(tmp_link, link)
-    for old in (lake.root / BUILDS_DIR).iterdir():
+    for old in (lake.work / BUILDS_DIR).iterdir():
         if old != build_dir:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -157,7 +157,7 @@ def _build(
             "run `lakehouse transform` so that a gold build is published first"
         ) from exc
 
-    builds = lake.root / BUILDS_DIR
+    builds = lake.work / BUILDS_DIR
     builds.mkdir(parents=True, exist_ok=True)
     build_dir = builds / uuid.uuid4().hex[:12]
     try:
