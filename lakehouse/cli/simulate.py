@@ -1,4 +1,4 @@
-"""`lakehouse simulate <source>`: play days of a source's outside world (an operational database)."""
+"""`lakehouse simulate <source>`: play days of a source's outside world (its database)."""
 
 from __future__ import annotations
 

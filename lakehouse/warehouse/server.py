@@ -280,7 +280,8 @@ class LocalServer:
                 f"PostgreSQL refuses to run as root, so it runs as the '{SERVER_USER_WHEN_ROOT}' "
                 f"user, which cannot reach {self.directory} (a parent folder is private), and "
                 f"no cluster folder could be made under {ROOT_CLUSTERS_DIR} ({exc}). Set "
-                f"{self.spec.directory_variable} to a folder that user can reach, e.g. under /var/tmp."
+                f"{self.spec.directory_variable} to a folder that user can reach, e.g. under "
+                "/var/tmp."
             ) from None
         self._write_state(cluster_dir=str(cluster))
         log_event(
@@ -381,7 +382,7 @@ class LocalServer:
                 f"\n# Written by lakehouse: listen address and port.\n"
                 f"include_if_exists = '{_CONF_NAME}'\n"
             )
-        log_event(_log, "warehouse.initdb", directory=str(self.directory))
+        log_event(_log, "warehouse.initdb", server=self.spec.name, directory=str(self.directory))
 
     def _choose_port(self) -> int:
         if self.spec.port:
@@ -453,7 +454,10 @@ class LocalServer:
                 started_at=datetime.now(UTC).isoformat(),
             )
             current = self.status()
-            log_event(_log, "warehouse.started", port=current.port, directory=str(self.directory))
+            log_event(
+                _log, "warehouse.started", server=self.spec.name, port=current.port,
+                directory=str(self.directory),
+            )
         self._ensure_database(current.port)
         return current
 
@@ -484,7 +488,7 @@ class LocalServer:
         self._run(
             [str(find_bindir() / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"]
         )
-        log_event(_log, "warehouse.stopped", directory=str(self.directory))
+        log_event(_log, "warehouse.stopped", server=self.spec.name, directory=str(self.directory))
         return True
 
 
