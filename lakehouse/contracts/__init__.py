@@ -245,6 +245,10 @@ class PostgresTable(_Model):
     overlap_s: int = Field(300, ge=0)
     columns: list[str] | None = None
     batch_rows: int = Field(50_000, ge=1)
+    # Polling cannot see a deleted row. With this on, each poll also reads every primary key and
+    # lands the keys that vanished since the last poll as delete markers (for small tables:
+    # descriptions, not facts).
+    track_deletes: bool = False
 
 
 class ChangeCapture(_Model):
@@ -263,6 +267,10 @@ class PostgresSource(_Model):
     tables: dict[str, PostgresTable] = Field(min_length=1)
     capture: Literal["polling", "cdc"] = "polling"
     cdc: ChangeCapture | None = None
+    # With the DSN setting unset, use the project's own PostgreSQL server for this source (under
+    # the lake's _state; started on first use) instead of failing: the local stand-in for the
+    # source's operational database.
+    local_server: bool = False
 
     @model_validator(mode="after")
     def _cdc_needs_its_options(self) -> PostgresSource:

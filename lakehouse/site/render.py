@@ -29,6 +29,8 @@ ASSETS_DIR = "assets"
 QUALITY_PAGE = "quality-gates.html"
 # Cheapest fares per route and the booking curve, when gold has the fares marts.
 FARES_PAGE = "fares.html"
+# Fleet performance per unit type and day, when gold has the fleet dashboard mart.
+FLEET_PAGE = "fleet.html"
 # Great Expectations' raw Data Docs, copied without external resources (lakehouse.site.data_docs).
 DATA_DOCS_DIR = "data-docs"
 
@@ -93,6 +95,7 @@ def render_index(content: SiteContent, *, has_dbt_docs: bool, has_raw_data_docs:
             dbt_docs=f"{DBT_DOCS_DIR}/index.html" if has_dbt_docs else None,
             quality=QUALITY_PAGE,
             fares=FARES_PAGE if content.fares is not None else None,
+            fleet=FLEET_PAGE if content.fleet is not None else None,
             raw_data_docs=f"{DATA_DOCS_DIR}/index.html" if has_raw_data_docs else None,
             assets=ASSETS_DIR,
         )
@@ -107,6 +110,16 @@ def render_fares(content: SiteContent) -> str:
         _environment()
         .get_template(FARES_PAGE)
         .render(fares=content.fares, chart=chart, quality=QUALITY_PAGE, assets=ASSETS_DIR)
+    )
+
+
+def render_fleet(content: SiteContent) -> str:
+    """The HTML of the fleet page (``content.fleet`` must be set)."""
+    assert content.fleet is not None, "no fleet dashboard in published gold"
+    return (
+        _environment()
+        .get_template(FLEET_PAGE)
+        .render(fleet=content.fleet, quality=QUALITY_PAGE, assets=ASSETS_DIR)
     )
 
 
@@ -166,4 +179,8 @@ def render_pages(
         fares = out_dir / FARES_PAGE
         fares.write_text(render_fares(content), encoding="utf-8")
         pages.append(fares)
+    if content.fleet is not None:
+        fleet = out_dir / FLEET_PAGE
+        fleet.write_text(render_fleet(content), encoding="utf-8")
+        pages.append(fleet)
     return [*pages, *sorted((out_dir / ASSETS_DIR).iterdir())]

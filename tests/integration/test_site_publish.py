@@ -143,4 +143,9 @@ def test_site_refresh_flow_publishes_to_the_configured_bucket(
     assert result["render"]["cities"] == 4
     assert result["publish"]["uploaded"] == len(_local(published_gold.lake.site))
     assert _objects(s3) == _local(published_gold.lake.site)
-    assert latest_run(published_gold.lake, "site", "weather")["status"] == "ok"
+    from lakehouse.contracts import available_sources
+
+    # One site for every source: each source's status row shows the render.
+    assert {
+        s: latest_run(published_gold.lake, "site", s)["status"] for s in available_sources()
+    } == {s: "ok" for s in available_sources()}
