@@ -64,7 +64,7 @@ def generate_dbt_docs(settings: Settings, dest: Path) -> bool:
     from lakehouse.dbt import DbtError, dbt_env, run_dbt
 
     build_target = Path(dbt_env(settings)["DBT_TARGET_PATH"])
-    stamp = settings.lake.state / "site" / "dbt-docs-manifest.sha256"
+    stamp = settings.lake.local_state / "site" / "dbt-docs-manifest.sha256"
     manifest = build_target / "manifest.json"
     digest = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
     if digest and stamp.is_file() and stamp.read_text().strip() == digest:

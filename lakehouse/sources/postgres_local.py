@@ -29,7 +29,7 @@ CDC_CONF = ("wal_level = logical", "max_replication_slots = 4", "max_wal_senders
 
 
 def server_dir(settings: Settings, source: str) -> Path:
-    return (settings.lake.state / "postgres" / source).resolve()
+    return (settings.lake.local_state / "postgres" / source).resolve()
 
 
 def _password(directory: Path) -> SecretStr:
