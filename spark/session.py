@@ -21,7 +21,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from lakehouse.settings import Settings
-from spark.jars import cached_jars, delta_package, ivy_dir, record_jars
+from spark.jars import cached_jars, ivy_dir, packages, record_jars
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
@@ -52,8 +52,13 @@ def under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
-def local_session(settings: Settings, app_name: str = "lakehouse") -> SparkSession:
-    """Start (or reuse) the quiet local Delta session described in the module docstring."""
+def local_session(
+    settings: Settings, app_name: str = "lakehouse", *, extras: tuple[str, ...] = ()
+) -> SparkSession:
+    """Start (or reuse) the quiet local Delta session described in the module docstring.
+
+    ``extras=(spark.jars.KAFKA,)`` adds Spark's Kafka connector (streaming jobs).
+    """
     # Bind to loopback: a laptop's changing (or absent) network must not break a local run.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python workers (the object readers) run this interpreter, so they import the project and
@@ -68,19 +73,19 @@ def local_session(settings: Settings, app_name: str = "lakehouse") -> SparkSessi
         "spark.driver.extraJavaOptions": java_opts,
         "spark.executor.extraJavaOptions": java_opts,
     }
-    jars = cached_jars()
+    jars = cached_jars(extras)
     if jars:
         conf["spark.jars"] = ",".join(jars)
     else:
         ivy_dir().mkdir(parents=True, exist_ok=True)
-        conf["spark.jars.packages"] = delta_package()
+        conf["spark.jars.packages"] = ",".join(packages(extras))
         conf["spark.jars.ivy"] = str(ivy_dir())
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     if not jars:
-        record_jars(spark.sparkContext.getConf().get("spark.jars", ""))
+        record_jars(spark.sparkContext.getConf().get("spark.jars", ""), extras)
     return spark
 
 
@@ -92,8 +97,10 @@ def submitted_session(app_name: str = "lakehouse") -> SparkSession:
     return builder.getOrCreate()
 
 
-def get_session(settings: Settings | None = None, app_name: str = "lakehouse") -> SparkSession:
+def get_session(
+    settings: Settings | None = None, app_name: str = "lakehouse", *, extras: tuple[str, ...] = ()
+) -> SparkSession:
     """A Delta-enabled session: the submitted one under ``spark-submit``, else a local one."""
     if under_spark_submit():
         return submitted_session(app_name)
-    return local_session(settings or Settings(), app_name)
+    return local_session(settings or Settings(), app_name, extras=extras)

@@ -545,6 +545,21 @@ class Contract(_Model):
             )
         return names[0]
 
+    @property
+    def topic(self) -> str | None:
+        """The Kafka topic the source's records arrive on (a stream produced to a topic, or a
+        ``kafka`` source), else None: such a source's bronze is the streaming job."""
+        src = self.source
+        if isinstance(src, StreamSource | KafkaSource):
+            return src.topic
+        return None
+
+    def topic_landing(self) -> str:
+        """The landing entity the topic's records land under."""
+        src = self.source
+        lands_as = src.lands_as if isinstance(src, StreamSource | KafkaSource) else None
+        return lands_as or self.default_landing()
+
     def entity(self, name: str) -> Entity:
         try:
             return self.entities[name]
