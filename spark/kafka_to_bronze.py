@@ -9,9 +9,10 @@ and, per micro-batch (``foreachBatch``):
    to S3); the envelope's transport names the topic and the offset range of each partition and
    ``fetched_at`` is the newest Kafka timestamp of the batch, so replaying a batch makes the same
    bytes and landing's sha256 check lands nothing twice;
-2. runs the batch bronze job (:mod:`spark.landing_to_bronze`) on the entities reading that
-   landing: it parses by layout, quarantines with reasons and MERGEs by the natural key, and its
-   ledger skips objects already loaded.
+2. with ``follow``, runs the batch bronze job (:mod:`spark.landing_to_bronze`) on the entities
+   reading that landing: it parses by layout, quarantines with reasons and MERGEs by the natural
+   key, and its ledger skips objects already loaded. A run that stops (``availableNow``) runs
+   it once after the query instead, over every batch it landed.
 
 Exactly once, killed anywhere: Spark writes a batch's offset range to the checkpoint before the
 batch runs and marks it committed after ``foreachBatch`` returns, so a killed batch runs again
@@ -188,8 +189,9 @@ def run(
             if not rows:
                 return
             _land_batch(lake, contract, landing, rows, batch_id)
-            for entity in entities:
-                _add(totals, load_bronze(spark, lake, source, entity, contract=contract))
+            if follow:  # a run that stops loads once at the end instead (one Spark job set)
+                for entity in entities:
+                    _add(totals, load_bronze(spark, lake, source, entity, contract=contract))
 
         reader = (
             spark.readStream.format("kafka")

@@ -306,10 +306,10 @@ class TopicSink:
     def __init__(self, settings: Settings, topic: str, key_field: str | None) -> None:
         from confluent_kafka import Producer
 
-        from lakehouse.kafka import bootstrap_servers
+        from lakehouse.kafka import ensure_bootstrap
         from lakehouse.kafka.broker import create_topic
 
-        self.bootstrap = bootstrap_servers(settings)
+        self.bootstrap = ensure_bootstrap(settings)
         self.topic = topic
         self.key_field = key_field
         create_topic(self.bootstrap, topic)  # False when it exists already
