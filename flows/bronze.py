@@ -53,6 +53,8 @@ def topic_to_bronze(source: str, settings: Settings, follow: bool = False) -> li
         source,
         bootstrap=ensure_bootstrap(settings),
         follow=follow,
+        interval_s=settings.stream_interval_s,
+        max_records_per_batch=settings.stream_max_records_per_batch,
     )
     return [asdict(r) for r in results]
 

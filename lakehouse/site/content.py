@@ -74,6 +74,33 @@ group by origin_iata, destination_iata, days_before_departure
 order by origin_iata, destination_iata, days_before_departure
 """
 
+# The geo-events marts; the events page exists only when published gold has the clusters.
+EVENTS_MART = "geo_venue_clusters"
+EVENTS_PRESENT_SQL = f"""
+select count(*) from information_schema.tables where table_name = '{EVENTS_MART}'
+"""
+CLUSTERS_SQL = f"""
+select cluster_id, centroid_lat, centroid_lon, venue_count, rsvp_count, top_topic, k, silhouette
+from {EVENTS_MART}
+order by cluster_id
+"""
+VENUES_SQL = """
+select venue_id, venue_name, venue_lat, venue_lon, group_city, group_country
+from dim_venue
+where venue_lat is not null and venue_lon is not null
+order by venue_id
+"""
+CITY_RSVPS_SQL = """
+select group_country, group_city, rsvp_count, yes_count
+from agg_rsvps_by_city
+order by rsvp_count desc, group_country, group_city
+"""
+CITY_HOURLY_SQL = """
+select group_country, group_city, hour_at, rsvp_count
+from agg_rsvps_by_city_hourly
+order by group_country, group_city, hour_at
+"""
+
 # WMO weather interpretation codes as Open-Meteo documents them.
 WMO_CODES = {
     0: "Clear sky",
@@ -198,6 +225,38 @@ def route_name(origin: str, destination: str) -> str:
 
 
 @dataclass(frozen=True)
+class CityRsvpSeries:
+    """RSVPs of one city per UTC hour, oldest first."""
+
+    city: str
+    hours: list[str]
+    rsvp_count: list[int]
+
+
+@dataclass(frozen=True)
+class EventsContent:
+    """The events page: venue clusters on a map, RSVPs per city and over time."""
+
+    clusters: list[dict[str, Any]]
+    venues: list[dict[str, Any]]  # with the cluster_id of their nearest centroid
+    cities: list[dict[str, Any]]
+    series: list[CityRsvpSeries]
+
+    @property
+    def k(self) -> int | None:
+        return int(self.clusters[0]["k"]) if self.clusters else None
+
+    @property
+    def silhouette(self) -> float | None:
+        return float(self.clusters[0]["silhouette"]) if self.clusters else None
+
+
+def city_name(country: str, city: str) -> str:
+    """``Salisbury (gb)``: how the events page names a group city (tests compare with it too)."""
+    return f"{city} ({country})"
+
+
+@dataclass(frozen=True)
 class RunStatus:
     """The latest run of one pipeline step, or its absence."""
 
@@ -218,6 +277,7 @@ class SiteContent:
     runs: list[RunStatus]
     quality: QualityReport = field(default_factory=QualityReport)
     fares: FaresContent | None = None
+    events: EventsContent | None = None
 
     @property
     def data_through(self) -> str | None:
@@ -326,6 +386,34 @@ def collect_fares(query: QueryFn) -> FaresContent | None:
     )
 
 
+def collect_events(query: QueryFn) -> EventsContent | None:
+    """The events page's content; None when published gold has no venue clusters."""
+    from spark.geo_clusters import nearest
+
+    _, rows = query(EVENTS_PRESENT_SQL)
+    if not rows or not rows[0][0]:
+        return None
+    clusters = _records(query, CLUSTERS_SQL)
+    centroids = [(float(c["centroid_lat"]), float(c["centroid_lon"])) for c in clusters]
+    venues = _records(query, VENUES_SQL)
+    for venue in venues:
+        # The cluster KMeans assigns a point to: the nearest centroid on the sphere.
+        at = nearest(centroids, float(venue["venue_lat"]), float(venue["venue_lon"]))
+        venue["cluster_id"] = clusters[at]["cluster_id"] if centroids else None
+    by_city: dict[str, CityRsvpSeries] = {}
+    for row in _records(query, CITY_HOURLY_SQL):
+        name = city_name(row["group_country"], row["group_city"])
+        series = by_city.setdefault(name, CityRsvpSeries(name, [], []))
+        series.hours.append(format_timestamp(row["hour_at"]))
+        series.rsvp_count.append(int(row["rsvp_count"]))
+    return EventsContent(
+        clusters=clusters,
+        venues=venues,
+        cities=_records(query, CITY_RSVPS_SQL),
+        series=[by_city[c] for c in sorted(by_city)],
+    )
+
+
 def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
     """Read the marts and run records the site shows.
 
@@ -347,4 +435,5 @@ def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
         runs=collect_runs(lake),
         quality=collect_quality(lake),
         fares=collect_fares(query),
+        events=collect_events(query),
     )

@@ -17,7 +17,9 @@ from lakehouse.cloud import AWS_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
-MODULES = ("network", "storage", "catalog", "compute", "warehouse", "orchestration", "state")
+MODULES = (
+    "network", "storage", "catalog", "compute", "warehouse", "orchestration", "state", "streaming",
+)
 ENVS = ("dev", "prod")
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
 # Root files that must be word for word the same in every env: envs differ by tfvars only.
