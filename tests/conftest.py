@@ -7,7 +7,7 @@ subprocesses reach the same server through ``PREFECT_API_URL`` so none of them s
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,3 +95,30 @@ def kafka_env(kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch) -> Kaf
     monkeypatch.setenv("LAKEHOUSE_CACHE_DIR", str(kafka_broker.cache_dir))
     monkeypatch.delenv("LAKEHOUSE_KAFKA_BOOTSTRAP", raising=False)
     return kafka_broker
+
+
+@pytest.fixture(scope="session")
+def own_topic_contracts() -> Callable[[Path], Path]:
+    """Copy the registered contracts into a folder, giving every Kafka topic a unique suffix.
+
+    Tests share one broker; a test that runs a source through its topic must not read records
+    another test produced (``LAKEHOUSE_CONTRACTS_DIR`` = the returned folder).
+    """
+    import uuid
+
+    import yaml
+
+    from lakehouse.contracts import CONTRACTS_DIR
+
+    def copy(folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        suffix = uuid.uuid4().hex[:8]
+        for path in CONTRACTS_DIR.glob("*.yml"):
+            text = path.read_text(encoding="utf-8")
+            topic = (yaml.safe_load(text).get("source") or {}).get("topic")
+            if topic:
+                text = text.replace(f"topic: {topic}", f"topic: {topic}.{suffix}")
+            (folder / path.name).write_text(text, encoding="utf-8")
+        return folder
+
+    return copy

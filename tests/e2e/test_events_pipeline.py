@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from lakehouse import gold
+from lakehouse.contracts import load_contract
 from lakehouse.lake import Lake
 from lakehouse.landing import iter_objects, read_object
 from lakehouse.replay import ReplayServer
@@ -40,7 +41,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[2]
 LINES = 400
-TOPIC = "events.rsvps"
 
 
 @dataclass
@@ -76,13 +76,11 @@ def _sent(url: str) -> Sent:
     return Sent(records, not_json)
 
 
-def _env(root: Path, bootstrap: str) -> dict[str, str]:
+def _env(root: Path, bootstrap: str, contracts: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    contracts = root / "contracts"
-    contracts.mkdir(exist_ok=True)
-    (contracts / "events.yml").write_bytes(
-        (ROOT / "lakehouse" / "contracts" / "events.yml").read_bytes()
-    )
+    for other in contracts.glob("*.yml"):
+        if other.name != "events.yml":
+            other.unlink()
     env.update(
         {
             # Only this source: the other sources' models stay disabled, so dbt runs quickly.
@@ -108,12 +106,12 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def _topic_count(bootstrap: str) -> int:
+def _topic_count(bootstrap: str, topic: str) -> int:
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "events-e2e-count"})
     try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(TOPIC, 0), timeout=10)
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
         return high - low
     finally:
         consumer.close()
@@ -136,9 +134,11 @@ def _delta(path: Path, *columns: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(kafka_broker, tmp_path_factory):  # noqa: ANN001, ANN201
+def pipeline(kafka_broker, tmp_path_factory, own_topic_contracts):  # noqa: ANN001, ANN201
     root = tmp_path_factory.mktemp("events-e2e")
-    env = _env(root, kafka_broker.bootstrap)
+    contracts = own_topic_contracts(root / "contracts")
+    topic = load_contract("events", contracts).topic
+    env = _env(root, kafka_broker.bootstrap, contracts)
     lake = root / "lake"
     runs: dict[str, subprocess.CompletedProcess] = {}
     with ReplayServer(rsvps=RsvpStream(total=LINES, drop_after=60, drops=1)) as replay:
@@ -169,7 +169,7 @@ def pipeline(kafka_broker, tmp_path_factory):  # noqa: ANN001, ANN201
     runs["transform"] = _cli(env, "transform")
     return {
         "env": env, "lake": lake, "runs": runs, "sent": sent, "requests": requests,
-        "killed_after": killed_after, "bootstrap": kafka_broker.bootstrap,
+        "killed_after": killed_after, "bootstrap": kafka_broker.bootstrap, "topic": topic,
     }  # fmt: skip
 
 
@@ -186,7 +186,7 @@ def test_ingest_produces_every_record_once_through_a_drop_and_a_restart(pipeline
     resumed = [r for r in pipeline["requests"] if r["since_mtime"] is not None]
     assert len(resumed) >= 2, pipeline["requests"]
     # Every record produced exactly once (the replay resumes inclusively: repeats are skipped).
-    assert _topic_count(pipeline["bootstrap"]) == len(sent.records)
+    assert _topic_count(pipeline["bootstrap"], pipeline["topic"]) == len(sent.records)
     # Lines that are not JSON are counted by the runs (and landed, for bronze to quarantine).
     said = "".join(pipeline["runs"][k].stderr for k in ("ingest-1", "ingest-2"))
     counted = [int(n) for n in re.findall(r"(\d+) lines? not JSON", said)]
