@@ -18,8 +18,10 @@ from typing import Any
 from prefect import Flow, flow, task
 from prefect.cache_policies import NO_CACHE
 
+from lakehouse import catalog
 from lakehouse.alerts import on_flow_failure
 from lakehouse.contracts import available_sources, load_contract
+from lakehouse.orchestration import call
 from lakehouse.settings import Settings, get_settings
 
 # ---------------------------------------------------------------- Transform + Load
@@ -34,21 +36,26 @@ def landing_to_bronze(source: str, entity: str, settings: Settings) -> dict[str,
 
     # The session starts only when there are new objects: a run with nothing to do lists the
     # landing and reads the ledger in plain Python and returns in a second or two.
-    return asdict(
+    result = asdict(
         run(lambda: get_session(settings, f"bronze-{source}"), settings.lake, source, entity)
     )
+    if catalog.enabled(settings):
+        # Athena queries bronze through Glue: the table's location and its current schema.
+        partition = load_contract(source).entity(entity).partition_by
+        registered = catalog.register_bronze(settings, result["table"], [partition])
+        result["catalog"] = f"{registered.database}.{registered.table}" if registered else None
+    return result
 
 
 @task(name="topic-to-bronze", task_run_name="bronze-{source}-stream", cache_policy=NO_CACHE)
 def topic_to_bronze(source: str, settings: Settings, follow: bool = False) -> list[dict[str, Any]]:
     """Run the streaming bronze job of a source whose records arrive on a Kafka topic."""
     from lakehouse.kafka import ensure_bootstrap
-    from spark.jars import KAFKA
     from spark.kafka_to_bronze import run
     from spark.session import get_session
 
     results = run(
-        lambda: get_session(settings, f"bronze-{source}", extras=(KAFKA,)),
+        lambda: get_session(settings, f"bronze-{source}"),
         settings.lake,
         source,
         bootstrap=ensure_bootstrap(settings),
@@ -81,13 +88,12 @@ def bronze_flow(source: str) -> Flow:
             # The topic's entities load through the streaming job (it lands the records first).
             streamed = contract.entities_reading(contract.topic_landing())
             if set(chosen) & set(streamed):
-                results += [
-                    r for r in topic_to_bronze(source, settings, follow) if r["entity"] in chosen
-                ]
+                streamed_results = call(topic_to_bronze, source, settings, follow)
+                results += [r for r in streamed_results if r["entity"] in chosen]
             chosen = [e for e in chosen if e not in streamed]
         elif follow:
             raise ValueError(f"source {source!r} has no Kafka topic: --follow needs one")
-        return results + [landing_to_bronze(source, entity, settings) for entity in chosen]
+        return results + [call(landing_to_bronze, source, entity, settings) for entity in chosen]
 
     run_bronze.__doc__ = (
         f"Load new landing objects of source {source!r} into bronze, one task per entity.\n\n"

@@ -35,6 +35,8 @@ EVENTS_PAGE = "events.html"
 CLUSTER_COLOURS = (
     "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000",
 )  # fmt: skip
+# Fleet performance per unit type and day, when gold has the fleet dashboard mart.
+FLEET_PAGE = "fleet.html"
 # Great Expectations' raw Data Docs, copied without external resources (lakehouse.site.data_docs).
 DATA_DOCS_DIR = "data-docs"
 
@@ -100,6 +102,7 @@ def render_index(content: SiteContent, *, has_dbt_docs: bool, has_raw_data_docs:
             quality=QUALITY_PAGE,
             fares=FARES_PAGE if content.fares is not None else None,
             events=EVENTS_PAGE if content.events is not None else None,
+            fleet=FLEET_PAGE if content.fleet is not None else None,
             raw_data_docs=f"{DATA_DOCS_DIR}/index.html" if has_raw_data_docs else None,
             assets=ASSETS_DIR,
         )
@@ -152,6 +155,16 @@ def render_events(content: SiteContent) -> str:
             quality=QUALITY_PAGE,
             assets=ASSETS_DIR,
         )
+    )
+
+
+def render_fleet(content: SiteContent) -> str:
+    """The HTML of the fleet page (``content.fleet`` must be set)."""
+    assert content.fleet is not None, "no fleet dashboard in published gold"
+    return (
+        _environment()
+        .get_template(FLEET_PAGE)
+        .render(fleet=content.fleet, quality=QUALITY_PAGE, assets=ASSETS_DIR)
     )
 
 
@@ -215,4 +228,8 @@ def render_pages(
         events = out_dir / EVENTS_PAGE
         events.write_text(render_events(content), encoding="utf-8")
         pages.append(events)
+    if content.fleet is not None:
+        fleet = out_dir / FLEET_PAGE
+        fleet.write_text(render_fleet(content), encoding="utf-8")
+        pages.append(fleet)
     return [*pages, *sorted((out_dir / ASSETS_DIR).iterdir())]
