@@ -96,23 +96,37 @@ class Position:
 
     value: Any = None
     seen: set[str] = field(default_factory=set)
+    # Lines without a resume value (not JSON) read after the last value, in order: a resume at
+    # that value sends them again, and they must not count twice.
+    after: list[str] = field(default_factory=list)
+    _replay: list[str] = field(default_factory=list)
+
+    def reconnected(self) -> None:
+        """A new connection starts at ``value``: expect ``after`` again before anything new."""
+        self._replay = list(self.after)
 
     def already_read(self, record: Record) -> bool:
-        return (
-            record.value is not None
-            and record.value == self.value
-            and _digest(record.line) in self.seen
-        )
+        digest = _digest(record.line)
+        if record.value is None:
+            if self._replay and self._replay[0] == digest:
+                self._replay.pop(0)
+                return True
+            return False
+        return record.value == self.value and digest in self.seen
 
     def advance(self, record: Record) -> None:
+        self._replay = []  # past the resumed value's repeats: every line is new from here
         if record.value is None:
+            if self.value is not None:
+                self.after.append(_digest(record.line))
             return
         if record.value != self.value:
             self.value, self.seen = record.value, set()
         self.seen.add(_digest(record.line))
+        self.after = []
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "seen": sorted(self.seen)}
+        return {"value": self.value, "seen": sorted(self.seen), "after": self.after}
 
 
 def _digest(line: bytes) -> str:
@@ -229,6 +243,7 @@ class StreamReader:
 
     def _connection(self) -> Iterator[Record]:
         self.attempts += 1
+        self.position.reconnected()
         self.params = self._params()
         with self.client.stream(
             "GET", self.url, params=self.params, timeout=self._timeout()
@@ -395,7 +410,9 @@ def run(
     url = str(base).rstrip("/") + src.path
     position_path = state_dir(lake, contract.name) / POSITION_FILE
     stored = read_state(position_path) or {}
-    position = Position(stored.get("value"), set(stored.get("seen") or []))
+    position = Position(
+        stored.get("value"), set(stored.get("seen") or []), list(stored.get("after") or [])
+    )
     window = (
         f"{src.resume_param}={position.value}"
         if src.resume_param and position.value is not None
