@@ -12,7 +12,7 @@ happened, one JSON object per line of a chunked answer, and replayed the past wi
   flips, guests change): lines ``i % 10 == 7`` and ``i % 10 == 8`` re-send an earlier RSVP, so
   some RSVPs have three versions;
 - private venues (every sixth original RSVP) come without ``venue``; ``group_country`` is
-  lowercase; ids are large integers (``rsvp_id`` and ``member_id`` beyond 32 bits);
+  lowercase; ids are large integers (``rsvp_id`` and ``member_id`` beyond a signed 32-bit integer);
 - every fiftieth line (``i % 50 == 49``) is not JSON (a proxy's keep-alive text), as a long-lived
   HTTP stream delivers now and then.
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 PATH = "/2/rsvps"
 START_MTIME = 1_454_871_130_000  # 2016-02-07T18:52:10Z, the sample's mtime
 STEP_MS = 3_000  # lines are 3-5 s apart
-RSVP_ID_BASE = 4_290_000_000  # beyond 32 bits, as later Meetup ids were
+RSVP_ID_BASE = 4_290_000_000  # beyond a signed 32-bit integer, as later Meetup ids were
 MEMBER_ID_BASE = 3_100_000_000
 NOT_JSON = b"<!-- keep-alive -->"
 
