@@ -86,6 +86,12 @@ def site_settings(
     env.pop("PREFECT_API_URL", None)
     env["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
     command = [sys.executable, "-m", "lakehouse.cli.app", "run"]
+    # The fleet's operational database holds what its simulator played (README, "fleet").
+    simulate = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli.app", "simulate", "fleet", "--days", "3"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert simulate.returncode == 0, simulate.stderr[-4000:]
     with ReplayServer() as replay:
         run, rerun = (
             subprocess.run(
