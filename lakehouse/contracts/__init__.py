@@ -20,7 +20,20 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-CONTRACTS_DIR = Path(__file__).parent
+
+def _package_dir() -> Path:
+    """This package's folder, also when it is imported from a zip (``spark-submit --py-files``)."""
+    here = Path(__file__).parent
+    text = str(here)
+    if ".zip/" in text and not here.exists():
+        import zipfile
+
+        archive, inner = text.split(".zip/", 1)
+        return zipfile.Path(f"{archive}.zip", at=f"{inner}/")  # type: ignore[return-value]
+    return here
+
+
+CONTRACTS_DIR = _package_dir()
 # Points every part at another folder of contracts at once (the benchmark uses a copy of the
 # weather contract with synthetic cities added; tests add sources from tests/fixtures).
 CONTRACTS_DIR_ENV = "LAKEHOUSE_CONTRACTS_DIR"
@@ -604,7 +617,7 @@ def _error_lines(exc: ValidationError) -> str:
 def _load_contract(name: str, directory: Path) -> Contract:
     path = directory / f"{name}.yml"
     if not path.exists():
-        known = sorted(p.stem for p in directory.glob("*.yml"))
+        known = _yml_names(directory)
         raise ContractError(f"no contract for source {name!r} (known: {', '.join(known)})")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -621,7 +634,14 @@ def _load_contract(name: str, directory: Path) -> Contract:
 
 def available_sources(directory: Path | None = None) -> list[str]:
     """Names of all sources that have a contract."""
-    return sorted(p.stem for p in (directory or contracts_dir()).glob("*.yml"))
+    return _yml_names(directory or contracts_dir())
+
+
+def _yml_names(directory: Path) -> list[str]:
+    # iterdir, not glob: a folder inside a zip archive (zipfile.Path) has no glob in 3.11.
+    if not directory.exists():
+        return []
+    return sorted(p.name[: -len(".yml")] for p in directory.iterdir() if p.name.endswith(".yml"))
 
 
 def load_all(directory: Path | None = None) -> dict[str, Contract]:

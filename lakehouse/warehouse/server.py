@@ -95,7 +95,7 @@ class ServerStatus:
 
 def warehouse_dir(settings: Settings) -> Path:
     """The folder of the project's own server."""
-    return (settings.warehouse_dir or settings.lake.state / "warehouse").resolve()
+    return (settings.warehouse_dir or settings.lake.local_state / "warehouse").resolve()
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,7 @@ variable "work_pool_name" {
 }
 
 variable "worker_image" {
-  description = "Container image of the Prefect worker."
+  description = "Container image of the Prefect worker and its flow runs (the project's Dockerfile, pushed to ECR)."
   type        = string
   default     = "prefecthq/prefect:3.8.8-python3.11"
 }
