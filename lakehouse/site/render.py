@@ -29,6 +29,8 @@ ASSETS_DIR = "assets"
 QUALITY_PAGE = "quality-gates.html"
 # Cheapest fares per route and the booking curve, when gold has the fares marts.
 FARES_PAGE = "fares.html"
+# Arrivals by month, port and visa category, when gold has the immigration marts.
+ARRIVALS_PAGE = "arrivals.html"
 # Great Expectations' raw Data Docs, copied without external resources (lakehouse.site.data_docs).
 DATA_DOCS_DIR = "data-docs"
 
@@ -93,6 +95,7 @@ def render_index(content: SiteContent, *, has_dbt_docs: bool, has_raw_data_docs:
             dbt_docs=f"{DBT_DOCS_DIR}/index.html" if has_dbt_docs else None,
             quality=QUALITY_PAGE,
             fares=FARES_PAGE if content.fares is not None else None,
+            arrivals=ARRIVALS_PAGE if content.arrivals is not None else None,
             raw_data_docs=f"{DATA_DOCS_DIR}/index.html" if has_raw_data_docs else None,
             assets=ASSETS_DIR,
         )
@@ -107,6 +110,16 @@ def render_fares(content: SiteContent) -> str:
         _environment()
         .get_template(FARES_PAGE)
         .render(fares=content.fares, chart=chart, quality=QUALITY_PAGE, assets=ASSETS_DIR)
+    )
+
+
+def render_arrivals(content: SiteContent) -> str:
+    """The HTML of the arrivals page (``content.arrivals`` must be set)."""
+    assert content.arrivals is not None, "no arrivals in published gold"
+    return (
+        _environment()
+        .get_template(ARRIVALS_PAGE)
+        .render(arrivals=content.arrivals, quality=QUALITY_PAGE, assets=ASSETS_DIR)
     )
 
 
@@ -166,4 +179,8 @@ def render_pages(
         fares = out_dir / FARES_PAGE
         fares.write_text(render_fares(content), encoding="utf-8")
         pages.append(fares)
+    if content.arrivals is not None:
+        arrivals = out_dir / ARRIVALS_PAGE
+        arrivals.write_text(render_arrivals(content), encoding="utf-8")
+        pages.append(arrivals)
     return [*pages, *sorted((out_dir / ASSETS_DIR).iterdir())]

@@ -41,6 +41,7 @@ final as (
         arrivals.airline_code,
         arrivals.flight_number,
         arrivals.gender,
+        arrivals.file_added_date,
         arrivals.admitted_until_date,
 
         ---------- measures
