@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from lakehouse.alerts import on_flow_failure
 from lakehouse.contracts import available_sources, load_contract
+from lakehouse.orchestration import call
 from lakehouse.settings import Settings, get_settings
 
 # ---------------------------------------------------------------- Transform + Load
@@ -54,7 +55,7 @@ def bronze_flow(source: str) -> Flow:
             raise ValueError(
                 f"contract {source!r} has no entities {unknown}; it has {sorted(contract.entities)}"
             )
-        return [landing_to_bronze(source, entity, settings) for entity in chosen]
+        return [call(landing_to_bronze, source, entity, settings) for entity in chosen]
 
     run_bronze.__doc__ = (
         f"Load new landing objects of source {source!r} into bronze, one task per entity.\n\n"

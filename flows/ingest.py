@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from prefect import Flow, flow, get_run_logger
+from prefect import Flow, flow
 from prefect.states import Failed
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -31,6 +31,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from lakehouse import log
 from lakehouse.alerts import on_flow_failure
 from lakehouse.contracts import Contract, available_sources, load_contract
+from lakehouse.orchestration import run_logger
 from lakehouse.runs import record_run
 from lakehouse.settings import get_settings
 from lakehouse.sources import (
@@ -103,7 +104,7 @@ def run_ingest(source: str, request: IngestRequest) -> dict[str, Any] | Failed:
     """Ingest ``source``, record the run, and return the result (a Failed state if a target
     failed). The body of every ``<source>-ingest`` flow."""
     log.configure()
-    logger = get_run_logger()
+    logger = run_logger(f"{source}-ingest")
     settings = get_settings()
     contract = load_contract(source)
     ingester = ingester_for(contract)

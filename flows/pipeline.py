@@ -27,12 +27,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.states import Failed
 
 from lakehouse.alerts import StepFailed, on_flow_failure
 from lakehouse.contracts import available_sources, load_contract
 from lakehouse.lake import Lake
+from lakehouse.orchestration import call, run_logger
 from lakehouse.runs import list_runs
 from lakehouse.settings import Settings
 
@@ -85,7 +86,7 @@ def _call(step_flow: Any, step: str, **params: Any) -> Any:
     retries, delay = STEP_RETRIES.get(step, (0, 0.0))
     if retries and hasattr(step_flow, "with_options"):
         step_flow = step_flow.with_options(retries=retries, retry_delay_seconds=delay)
-    return step_flow(**kwargs)
+    return call(step_flow, **kwargs)
 
 
 def _failed_gate_since(lake: Lake, sources: list[str], since: datetime) -> dict[str, Any] | None:
@@ -181,7 +182,7 @@ def daily_refresh(
     Returns:
         Per step, its duration in seconds and what the step's flow returned.
     """
-    logger = get_run_logger()
+    logger = run_logger("daily-refresh")
     settings = Settings()
     lake = settings.lake
     sources = sources or available_sources()
@@ -195,7 +196,11 @@ def daily_refresh(
         key_suffix: str | None = None,
         **params: Any,
     ) -> Any:
-        step_flow = load_step_flow(module, attribute, source)
+        step_flow = (
+            _transform_or_skip
+            if (module, attribute) == ("flows.transform", "transform")
+            else load_step_flow(module, attribute, source)
+        )
         started = datetime.now(UTC)
         clock = time.monotonic()
         logger.info("step %s%s started", step, f" ({source})" if source else "")
@@ -272,6 +277,17 @@ def _run_all(
                 run_step("ingest", source, *target, base_url=base_url)
     for step, module, attribute in FINAL_STEPS:
         run_step(step, None, module, attribute, sources=sources)
+
+
+def _transform_or_skip(**params: Any) -> Any:
+    """The transform step: its flow only when bronze has something new (importing the gates and
+    dbt alone costs seconds); otherwise the ``skipped`` summary the flow would record."""
+    from lakehouse.transform_plan import skip_if_nothing_new
+
+    skipped = skip_if_nothing_new(full_refresh=bool(params.get("full_refresh")))
+    if skipped is not None:
+        return skipped
+    return _call(load_step_flow("flows.transform", "transform"), "transform", **params)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow, task
 
 from lakehouse.alerts import on_flow_failure
+from lakehouse.orchestration import call, run_logger
 from lakehouse.settings import Settings
 from lakehouse.site import build_site, publish_site
 
@@ -70,10 +71,10 @@ def site_refresh(
     target = bucket or settings.site_bucket
     if publish and not target:
         raise ValueError("publish=True needs a bucket: pass bucket or set LAKEHOUSE_SITE_BUCKET")
-    result: dict[str, Any] = {"render": render_site(settings, dbt_docs=dbt_docs)}
+    result: dict[str, Any] = {"render": call(render_site, settings, dbt_docs=dbt_docs)}
     if target and publish is not False:
-        result["publish"] = upload_site(settings, target)
-    print(f"site refreshed: {result}")
+        result["publish"] = call(upload_site, settings, target)
+    run_logger("site-refresh").info("site refreshed: %s", result)
     return result
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
 from expectations.contract_expectations import BRONZE_ROWS, silver_key
 from expectations.gate import ExpectationOutcome, GateResult, GateSuite, run_gate, suites_for
@@ -37,6 +37,7 @@ from lakehouse.dbt import (
     mart_models,
     run_dbt,
 )
+from lakehouse.orchestration import call, run_logger
 from lakehouse.runs import new_run_id, record_run
 from lakehouse.settings import Settings, get_settings
 from lakehouse.transform_plan import (
@@ -357,7 +358,7 @@ def transform(
     Raises:
         TransformFailed: a gate or dbt build failed; the published gold is unchanged.
     """
-    logger = get_run_logger()
+    logger = run_logger("transform")
     settings = get_settings(lake_root=lake_root)
     started = time.monotonic()
     run_id = new_run_id()
@@ -387,7 +388,7 @@ def transform(
     def gate(
         layer: str, build: gold.Build | None = None, extra: list[ExpectationOutcome] | None = None
     ) -> None:
-        result = gate_task(settings, layer, run_id, build, full_refresh, plan, extra)
+        result = call(gate_task, settings, layer, run_id, build, full_refresh, plan, extra)
         summary.gates[layer] = result.as_record()
         summary.data_docs = str(result.data_docs)
         summary.warnings += [w for w in result.warnings if w not in summary.warnings]
@@ -403,8 +404,13 @@ def transform(
             )
 
     def build(step: str, selector: str) -> DbtResult:
-        result = dbt_build_task(
-            settings, selector, full_refresh, quiet=not verbose, sources=plan.sources
+        result = call(
+            dbt_build_task,
+            settings,
+            selector,
+            full_refresh,
+            quiet=not verbose,
+            sources=plan.sources,
         )
         summary.dbt[step] = {
             "success": result.success,
@@ -448,11 +454,11 @@ def transform(
                 **result.as_record(),
             )
         raise fail("gate:gold", f"gold gate failed: {'; '.join(result.failed)}", result.failed)
-    staged = stage_gold_task(settings, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{run_id[-8:]}")
+    staged = call(stage_gold_task, settings, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{run_id[-8:]}")
     summary.build_id = staged.build_id
     summary.marts = staged.rows
     gate("gold", staged, tests)
-    pointer = publish_task(settings, staged, run_id, plan)
+    pointer = call(publish_task, settings, staged, run_id, plan)
     summary.published = True
     summary.published_build_id = pointer["build_id"]
     summary.downstream = after_lake_publish(settings, pointer)

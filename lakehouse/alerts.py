@@ -236,9 +236,27 @@ def on_flow_failure(flow: Any, flow_run: Any, state: Any) -> None:
             exc = result
     except Exception:  # noqa: BLE001 - the state message below still says what failed
         exc = None
-    event = event_from_exception(
-        flow.name, exc, run_id=str(flow_run.id), message=getattr(state, "message", None)
+    alert_failure(
+        flow.name,
+        exc,
+        run_id=str(flow_run.id),
+        message=getattr(state, "message", None),
+        state=str(getattr(state, "type", "FAILED")).rsplit(".", 1)[-1],
+        deployment=str(flow_run.deployment_id) if flow_run.deployment_id else None,
     )
-    event.state = str(getattr(state, "type", "FAILED")).rsplit(".", 1)[-1]
-    event.deployment = str(flow_run.deployment_id) if flow_run.deployment_id else None
+
+
+def alert_failure(
+    flow_name: str,
+    exc: BaseException | None,
+    *,
+    run_id: str | None,
+    message: str | None,
+    state: str = "FAILED",
+    deployment: str | None = None,
+) -> None:
+    """Send one alert for a failed flow run, on Prefect (the hook) or run directly by the CLI."""
+    event = event_from_exception(flow_name, exc, run_id=run_id, message=message)
+    event.state = state
+    event.deployment = deployment
     notify(Settings(), event)

@@ -104,14 +104,12 @@ def _run_flow(
         quick = None
     if quick is not None:
         return quick
-    # Without PREFECT_API_URL Prefect starts a temporary server; give a busy laptop time.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from flows.bronze import FLOWS
+    from lakehouse.orchestration import run_flow
 
     try:
         with quiet_console("bronze", verbose):
-            state = FLOWS[source](entities=entities, lake_root=lake_root, return_state=True)
-            data = state.result(raise_on_failure=False)
+            data = run_flow(FLOWS[source], entities=entities, lake_root=lake_root)
     except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
         typer.echo(f"error: bronze {source} could not run: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None

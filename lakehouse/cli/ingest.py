@@ -7,7 +7,6 @@ target that failed (the others landed), or 2 for a usage error (unknown source, 
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -178,24 +177,21 @@ def _check(contract: Any, request: Any) -> None:
 
 def _run_flow(source: str, request: Any, verbose: bool = False) -> dict[str, Any]:
     """Run the source's flow in-process and return its per-target result, failed or not."""
-    # Without PREFECT_API_URL, Prefect starts a temporary server; on a busy laptop that takes
-    # longer than its 20 s default, which would fail the run before any request is sent.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from flows.ingest import ingest_flow
+    from lakehouse.orchestration import run_flow
     from lakehouse.sources import IngestFailed
 
     try:
         with quiet_console("ingest", verbose):
-            state = ingest_flow(source)(
+            data = run_flow(
+                ingest_flow(source),
                 start_date=request.start_date,
                 end_date=request.end_date,
                 base_url=request.base_url,
                 location=request.location,
                 max_records=request.max_records,
                 max_seconds=request.max_seconds,
-                return_state=True,
             )
-            data = state.result(raise_on_failure=False)
     except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
         typer.echo(f"error: {source} ingest could not run: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -118,26 +117,23 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {problem}", err=True)
             raise typer.Exit(2)
 
-        # Without a Prefect API configured, the flow starts a temporary local server; on a busy
-        # laptop that takes longer than Prefect's 20 s default, which is not a pipeline failure.
-        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
         from flows.pipeline import daily_refresh
         from lakehouse.alerts import StepFailed
+        from lakehouse.orchestration import run_flow
 
         settings = get_settings()
         with quiet_console("run", verbose):
-            state = daily_refresh(
+            outcome = run_flow(
+                daily_refresh,
                 sources=source or None,
                 start_date=start_date,
                 end_date=end_date,
                 base_url=base_url,
                 ingest=ingest,
                 recent=recent,
-                return_state=True,
             )
-            outcome = state.result(raise_on_failure=False)
-        if state.is_completed():
-            results = outcome if isinstance(outcome, dict) else {}
+        if isinstance(outcome, dict):
+            results = outcome
             print_summary(
                 "daily-refresh completed",
                 _step_rows(results),
@@ -148,7 +144,7 @@ def register(app: typer.Typer) -> None:
             where = f" ({outcome.source})" if outcome.source else ""
             message = f"daily-refresh failed at step {outcome.step}{where}: {outcome.reason}"
         else:
-            message = f"daily-refresh ended {state.type.value}: {state.message or outcome}"
+            message = f"daily-refresh failed: {type(outcome).__name__}: {outcome}"
         show_status(Format.table)
         typer.secho(message, fg=typer.colors.RED, err=True)
         typer.echo("Published gold is unchanged; see `lakehouse status` for each layer.", err=True)

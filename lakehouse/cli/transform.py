@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
@@ -69,9 +68,6 @@ def transform(
 
 def _run_flow(full_refresh: bool, verbose: bool = False) -> dict[str, Any]:
     """Run the flow in-process; return its summary whether it passed or failed."""
-    # Without PREFECT_API_URL Prefect starts a temporary server, which on a busy laptop takes
-    # longer than its 20 s default.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from lakehouse.transform_plan import skip_if_nothing_new
 
     # Nothing new: say so without importing or starting the orchestrator (the flow checks too).
@@ -80,11 +76,11 @@ def _run_flow(full_refresh: bool, verbose: bool = False) -> dict[str, Any]:
         return skipped
     from flows.transform import TransformFailed
     from flows.transform import transform as transform_flow
+    from lakehouse.orchestration import run_flow
 
     try:
         with quiet_console("transform", verbose):
-            state = transform_flow(full_refresh=full_refresh, verbose=verbose, return_state=True)
-            data = state.result(raise_on_failure=False)
+            data = run_flow(transform_flow, full_refresh=full_refresh, verbose=verbose)
     except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
         typer.echo(f"error: transform could not run: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -6,6 +6,7 @@ which needs no server-side support and so works from the S3 site bucket as well.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -51,8 +52,11 @@ def generate_dbt_docs(settings: Settings, dest: Path) -> bool:
     a manifest (no transform on this lake yet) ``dbt parse`` makes one, without compiled SQL.
     dbt writes into a private target folder, so a concurrent transform keeps its own artifacts.
 
+    When the live site's docs were generated from the same manifest (a re-run with nothing
+    new), they are reused: ``dbt docs generate`` costs seconds and would write the same page.
+
     Returns:
-        True when the docs were generated.
+        True when the docs were generated or reused.
 
     Raises:
         SiteError: dbt could not parse the project or build the catalog.
@@ -60,6 +64,13 @@ def generate_dbt_docs(settings: Settings, dest: Path) -> bool:
     from lakehouse.dbt import DbtError, dbt_env, run_dbt
 
     build_target = Path(dbt_env(settings)["DBT_TARGET_PATH"])
+    stamp = settings.lake.state / "site" / "dbt-docs-manifest.sha256"
+    manifest = build_target / "manifest.json"
+    digest = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
+    if digest and stamp.is_file() and stamp.read_text().strip() == digest:
+        if reuse_dbt_docs(settings.lake, dest):
+            log_event(logger, "dbt docs unchanged", manifest_sha256=digest[:12])
+            return True
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as target:
         try:
             if (build_target / "manifest.json").is_file():
@@ -67,9 +78,10 @@ def generate_dbt_docs(settings: Settings, dest: Path) -> bool:
                     if (build_target / name).is_file():
                         shutil.copyfile(build_target / name, Path(target) / name)
             else:
-                _check(run_dbt(settings, ["parse", "--target-path", target]), "parse")
+                args = ["parse", "--target-path", target]
+                _check(run_dbt(settings, args, quiet=True), "parse")
             args = ["docs", "generate", "--static", "--no-compile", "--target-path", target]
-            _check(run_dbt(settings, args), "docs generate")
+            _check(run_dbt(settings, args, quiet=True), "docs generate")
         except DbtError as exc:
             raise SiteError(f"dbt docs: {exc}") from exc
         static_index = Path(target) / "static_index.html"
@@ -78,6 +90,11 @@ def generate_dbt_docs(settings: Settings, dest: Path) -> bool:
         dest.mkdir(parents=True, exist_ok=True)
         html = static_index.read_text(encoding="utf-8")
         (dest / "index.html").write_text(fix_broken_references(html), encoding="utf-8")
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    if digest:
+        stamp.write_text(digest + "\n")
+    else:
+        stamp.unlink(missing_ok=True)
     return True
 
 

@@ -35,7 +35,6 @@ import logging
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -78,6 +77,7 @@ from lakehouse.sources import (
     TargetOutcome,
     WindowError,
 )
+from lakehouse.sources._common import new_batch_id
 from lakehouse.sources.templates import render_json, render_params, render_text
 
 logger = get_logger(__name__)
@@ -857,7 +857,7 @@ def run(
     requests = build_requests(contract, plan, source_conf)
     started = datetime.now(UTC)
     clock = time.monotonic()
-    batch_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    batch_id = new_batch_id(started)
     log_event(
         logger,
         "ingest started",

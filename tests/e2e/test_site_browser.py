@@ -11,6 +11,7 @@ human to look at.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,16 +76,27 @@ def site_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     env.update(_contracts_env(root))
     env["LAKEHOUSE_FLIGHTS_CLIENT_ID"] = "replay-client-id"
     env["LAKEHOUSE_FLIGHTS_CLIENT_SECRET"] = "replay-client-secret"
+    # The CLI without a Prefect API runs the flows directly: forbidding Prefect's temporary
+    # server proves no verb needs one (a re-run with nothing new costs seconds, not a server).
+    env.pop("PREFECT_API_URL", None)
+    env["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
+    command = [sys.executable, "-m", "lakehouse.cli.app", "run"]
     with ReplayServer() as replay:
-        run = subprocess.run(
-            [sys.executable, "-m", "lakehouse.cli.app", "run", "--base-url", replay.url, *DAYS],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1500,
+        run, rerun = (
+            subprocess.run(
+                [*command, "--base-url", replay.url, *DAYS],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=1500,
+            )
+            for _ in range(2)
         )
     assert run.returncode == 0, run.stderr[-4000:]
+    # The same run again lands nothing new: no Spark, no dbt build, the same dbt docs.
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    assert re.search(r"transform\s*│\s*skipped", rerun.stdout), rerun.stdout
     settings = Settings(lake_root=root / "lake", _env_file=None)
     site_run = latest_run(settings.lake, "site", "weather")
     assert site_run and site_run["status"] == "ok", site_run
