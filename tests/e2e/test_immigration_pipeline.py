@@ -113,7 +113,8 @@ def test_arrivals_by_visa_category_and_port_equal_counts_from_the_files(
     expected: Counter = Counter()
     for row in _expected_rows(immigration_run):
         arrived = _sas_date(row["arrdate"])
-        expected[(arrived.year, arrived.month, row["i94port"], VISA[int(float(row["i94visa"]))])] += 1
+        visa = VISA[int(float(row["i94visa"]))]
+        expected[(arrived.year, arrived.month, row["i94port"], visa)] += 1
     columns, rows = gold.query(
         immigration_run.settings,
         "select arrival_year, arrival_month, port_code, port_name, visa_category, arrivals "
