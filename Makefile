@@ -51,9 +51,10 @@ test-fast: dev ## Run the tests that need no Spark, servers or browser
 	$(UV) run --frozen pytest -m "not slow"
 
 .PHONY: lint
-lint: setup-lint ## Lint Python, check the lock file, Terraform formatting and checkov
+lint: setup-lint ## Lint Python, check the lock file, the Dockerfile, Terraform formatting and checkov
 	$(UV) lock --check
 	$(UV) run --frozen ruff check .
+	$(UV) run --frozen hadolint Dockerfile
 	bash scripts/lint-terraform.sh
 
 .PHONY: bench

@@ -94,11 +94,12 @@ def bronze_watermark(path: Path | str) -> datetime | None:
     Read from the transaction log's per-file statistics when every file has them, which costs
     no data read; otherwise from the column itself.
     """
-    from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
+    from lakehouse.storage import delta_table
+
     try:
-        table = DeltaTable(str(path))
+        table = delta_table(path)
     except TableNotFoundError:
         return None
     try:

@@ -18,6 +18,7 @@ from typing import Any
 from prefect import Flow, flow, task
 from prefect.cache_policies import NO_CACHE
 
+from lakehouse import catalog
 from lakehouse.alerts import on_flow_failure
 from lakehouse.contracts import available_sources, load_contract
 from lakehouse.orchestration import call
@@ -35,9 +36,15 @@ def landing_to_bronze(source: str, entity: str, settings: Settings) -> dict[str,
 
     # The session starts only when there are new objects: a run with nothing to do lists the
     # landing and reads the ledger in plain Python and returns in a second or two.
-    return asdict(
+    result = asdict(
         run(lambda: get_session(settings, f"bronze-{source}"), settings.lake, source, entity)
     )
+    if catalog.enabled(settings):
+        # Athena queries bronze through Glue: the table's location and its current schema.
+        partition = load_contract(source).entity(entity).partition_by
+        registered = catalog.register_bronze(settings, result["table"], [partition])
+        result["catalog"] = f"{registered.database}.{registered.table}" if registered else None
+    return result
 
 
 # ---------------------------------------------------------------- Flow

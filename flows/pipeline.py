@@ -135,7 +135,7 @@ def lake_lock(lake: Lake, name: str = "daily-refresh") -> Iterator[None]:
     Raises:
         StepFailed: another run of the pipeline holds the lock.
     """
-    path = lake.state / "locks" / f"{name}.lock"
+    path = lake.local_state / "locks" / f"{name}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+", encoding="utf-8") as fh:
         try:

@@ -77,7 +77,7 @@ def _register_bronze(con: Any, settings: Settings, table: str) -> str | None:
     relation = f"_gate_bronze_{table}"
     try:
         # The dataset dbt's source will reuse in this process (same table version).
-        dataset = delta_dataset(str(settings.lake.bronze(table)))
+        dataset = delta_dataset(settings.lake.uri(settings.lake.bronze(table)))
     except TableNotFoundError:
         return None
     con.register(relation, dataset)

@@ -106,7 +106,7 @@ def staging_models(project: Path | None = None) -> list[StagingModel]:
 
 def manifest_path(settings: Settings) -> Path:
     """dbt's ``manifest.json`` of the last invocation on this lake."""
-    return settings.lake.state / "dbt" / "target" / "manifest.json"
+    return settings.lake.local_state / "dbt" / "target" / "manifest.json"
 
 
 def load_manifest(settings: Settings) -> dict[str, Any]:
@@ -149,12 +149,16 @@ def mart_sources(manifest: dict[str, Any], model: str) -> list[str]:
 def dbt_env(settings: Settings) -> dict[str, str]:
     """Environment dbt needs: absolute lake root and telemetry off."""
     return {
-        "LAKEHOUSE_LAKE_ROOT": str(settings.lake.root),
+        "LAKEHOUSE_LAKE_ROOT": settings.lake.uri(settings.lake.root),
+        # The bronze layer's own root (its bucket in AWS) and the local folder of dbt's DuckDB
+        # file: a lake in S3 keeps the database file on the local disk.
+        "LAKEHOUSE_BRONZE_ROOT": settings.lake.uri(settings.lake.layer("bronze")),
+        "LAKEHOUSE_WORK_DIR": str(settings.lake.work),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         # Keep dbt's own log and artifacts inside the lake, not in the source tree of a clone.
-        "DBT_LOG_PATH": str(settings.lake.state / "dbt" / "logs"),
-        "DBT_TARGET_PATH": str(settings.lake.state / "dbt" / "target"),
+        "DBT_LOG_PATH": str(settings.lake.local_state / "dbt" / "logs"),
+        "DBT_TARGET_PATH": str(settings.lake.local_state / "dbt" / "target"),
     }
 
 

@@ -26,9 +26,9 @@ def delta_dataset(path: str) -> Any:
     Raises:
         deltalake.exceptions.TableNotFoundError: no Delta table at ``path``.
     """
-    from deltalake import DeltaTable
+    from lakehouse.storage import delta_table, location
 
-    table = DeltaTable(path)
+    table = delta_table(location(path))
     # The table id as well: a table deleted and written again starts over at version 0.
     version = (table.metadata().id, table.version())
     cached = _DATASETS.get(path)

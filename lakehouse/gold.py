@@ -76,7 +76,10 @@ class Build:
 
 
 def gold_dir(settings: Settings) -> Path:
-    return settings.lake.layer("gold")
+    """Builds and the pointer: the gold layer locally; the work folder for a lake in S3, whose
+    published gold is the Parquet copy in the gold bucket that Glue points at."""
+    lake = settings.lake
+    return lake.layer("gold") if lake.is_local else lake.work / "gold"
 
 
 def pointer_path(settings: Settings) -> Path:
@@ -152,6 +155,12 @@ def publish_build(settings: Settings, build: Build, **details: Any) -> dict[str,
     """
     if not build.path.is_file():
         raise GoldError(f"build {build.build_id} has no database at {build.path}")
+    from lakehouse import catalog
+
+    if catalog.enabled(settings):
+        # The cloud publish: the audited marts as Parquet in the gold bucket, then each Glue
+        # table's location swapped to them; only then does the local pointer follow.
+        details["catalog"] = publish_to_catalog(settings, build)
     pointer = {
         "build_id": build.build_id,
         "path": str(build.path.relative_to(gold_dir(settings))),
@@ -165,6 +174,40 @@ def publish_build(settings: Settings, build: Build, **details: Any) -> dict[str,
     os.replace(tmp, target)
     prune_builds(settings, keep=KEEP_BUILDS)
     return pointer
+
+
+def mart_location(settings: Settings, mart: str, build_id: str) -> Path:
+    """Folder of one mart of one build in the gold layer: ``<gold>/<mart>/build_id=<id>``."""
+    return settings.lake.layer("gold") / mart / f"build_id={build_id}"
+
+
+def publish_to_catalog(settings: Settings, build: Build) -> dict[str, str]:
+    """Copy the build's marts to the gold layer as Parquet and swap their Glue locations.
+
+    Returns:
+        Mart name -> the location Glue now points at.
+    """
+    import pyarrow.parquet as pq
+    from pyarrow import fs as pafs
+
+    from lakehouse import catalog, storage
+
+    lake = settings.lake
+    located: dict[str, tuple[str, pa.Schema]] = {}
+    with open_build(build) as con:
+        for mart in sorted(build.rows):
+            data = con.execute(f"select * from main.{_quote(mart)}").to_arrow_table()
+            folder = mart_location(settings, mart, build.build_id)
+            where = lake.uri(folder)
+            if storage.is_remote(folder):
+                filesystem, inner = pafs.FileSystem.from_uri(where)
+            else:
+                filesystem, inner = pafs.LocalFileSystem(), str(folder)
+                folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(data, f"{inner}/part-00000.parquet", filesystem=filesystem)
+            located[mart] = (where.rstrip("/") + "/", data.schema)
+    registered = catalog.publish_tables(settings, "gold", located, build.build_id)
+    return {r.table: r.location for r in registered}
 
 
 def discard_build(build: Build) -> None:
@@ -185,6 +228,13 @@ def prune_builds(settings: Settings, keep: int = KEEP_BUILDS) -> list[str]:
         if build_id != current_id:
             shutil.rmtree(builds_root / build_id, ignore_errors=True)
             removed.append(build_id)
+    if removed and not settings.lake.is_local:
+        from lakehouse import storage
+
+        # Their Parquet copies too: Glue points at the published build's, never at these.
+        for build_id in removed:
+            for mart in (current or {}).get("marts", {}):
+                storage.remove_tree(mart_location(settings, mart, build_id))
     return removed
 
 

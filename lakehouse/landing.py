@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from lakehouse import storage
 from lakehouse.lake import Lake
 
 OBJECT_GLOB = "fetch_date=*/*.json.gz"
@@ -66,19 +67,19 @@ def _timestamp(at: datetime) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    _publish(tmp, path)
+    # Never overwrites: an object with this name is already landed (same time, key and digest).
+    if not storage.write_bytes_atomic(path, data, exclusive=True):
+        raise FileExistsError(f"{path} is already landed")
 
 
 def _publish(tmp: Path, path: Path) -> None:
     # link() fails if the target exists, so a landed object is never overwritten.
     try:
-        os.link(tmp, path)
+        if storage.is_remote(path):
+            if not path.exists():
+                path.fs.put_file(str(tmp), path.path)
+        else:
+            os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -89,13 +90,12 @@ def _marker(lake: Lake, source: str, entity: str, digest: str) -> Path:
 
 def _landed_before(lake: Lake, source: str, entity: str, digest: str) -> Path | None:
     marker = _marker(lake, source, entity, digest)
-    return Path(marker.read_text(encoding="utf-8")) if marker.exists() else None
+    return storage.location(marker.read_text(encoding="utf-8")) if marker.exists() else None
 
 
 def _remember(lake: Lake, source: str, entity: str, digest: str, path: Path) -> None:
     marker = _marker(lake, source, entity, digest)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(str(path), encoding="utf-8")
+    storage.write_bytes_atomic(marker, storage.uri(path).encode("utf-8"))
 
 
 def _safe(text: str) -> str:
@@ -241,8 +241,11 @@ def land_file(
     """
     fetched_at = (fetched_at or datetime.now(UTC)).astimezone(UTC)
     folder = lake.landing(source, entity) / f"fetch_date={fetched_at:%Y-%m-%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{_safe(name)}.{os.getpid()}.tmp"
+    storage.makedirs(folder)
+    # An object store has no partial files: spool to the local disk, then upload in one go.
+    spool = lake.work / "_state" / "spool" if storage.is_remote(folder) else folder
+    spool.mkdir(parents=True, exist_ok=True)
+    tmp = spool / f".{_safe(name)}.{os.getpid()}.tmp"
     digest = hashlib.sha256()
     size = 0
     try:
@@ -297,7 +300,7 @@ def read_object(path: Path) -> dict[str, Any]:
     """Read one landed object: ``{"envelope", "body"}`` for documents (``body`` is text when the
     bytes are UTF-8, else absent with ``body_base64``); ``{"envelope"}`` for files."""
     if is_document(path):
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
+        with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
             return json.load(fh)
     return json.loads(path.with_name(path.name + ENVELOPE_SUFFIX).read_text(encoding="utf-8"))
 

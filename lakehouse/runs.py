@@ -8,12 +8,12 @@ at least ``step``, ``source``, ``run_id``, ``status`` (``ok``/``failed``), ``sta
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lakehouse import storage
 from lakehouse.lake import Lake
 
 
@@ -30,12 +30,8 @@ def record_run(lake: Lake, step: str, source: str, **fields: Any) -> dict[str, A
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     record = {"step": step, "source": source, "run_id": new_run_id(), "finished_at": now}
     record.update(fields)
-    directory = _dir(lake, step, source)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{record['run_id']}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    path = _dir(lake, step, source) / f"{record['run_id']}.json"
+    storage.write_bytes_atomic(path, json.dumps(record, indent=2, default=str).encode("utf-8"))
     return record
 
 

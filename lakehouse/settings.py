@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,7 +23,16 @@ class Settings(BaseSettings):
 
     profile: Literal["local", "aws"] = Field("local", description="Where the lakehouse runs.")
     env: str = Field("dev", description="Deployment environment name (dev, prod).")
-    lake_root: Path = Field(Path(".lake"), description="Root folder of the local object store.")
+    lake_root: Path | str = Field(
+        Path(".lake"),
+        description="Root of the lake: a local folder, or s3://bucket[/prefix] with every layer "
+        "under it.",
+    )
+    work_dir: Path | None = Field(
+        None,
+        description="Local folder for what needs a disk (DuckDB files, dbt target, site build, "
+        "locks) when the lake is in S3; default: the lake root if local, else .lake.",
+    )
 
     # Sources: the HTTP client of every source. A source's own settings (base URL,
     # credentials) are LAKEHOUSE_<SOURCE>_<NAME>, declared by its contract and read by
@@ -74,11 +83,36 @@ class Settings(BaseSettings):
     alerts_topic_arn: str | None = Field(None, description="SNS topic for pipeline alerts.")
     site_bucket: str | None = Field(None, description="S3 bucket of the static site.")
 
+    @field_validator("lake_root", mode="after")
+    @classmethod
+    def _folder_or_uri(cls, value: Path | str) -> Path | str:
+        # A URI stays text (a Path would fold "s3://" into "s3:/"); anything else is a folder.
+        from lakehouse.storage import is_uri
+
+        return value if isinstance(value, str) and is_uri(value) else Path(value)
+
+    @property
+    def in_object_store(self) -> bool:
+        """True when the lake (or a layer of it) is in an object store, not a local folder."""
+        return not self.lake.is_local
+
+    @property
+    def layer_roots(self) -> dict[str, str]:
+        """Per-layer roots: the Terraform buckets of the ``aws`` profile (``s3://<bucket>``)."""
+        if self.profile != "aws":
+            return {}
+        from lakehouse.lake import LAYERS
+
+        keys = (*LAYERS, "state")
+        return {k: f"s3://{v}" for k, v in self.buckets.items() if k in keys and v}
+
     @property
     def lake(self):  # noqa: ANN201 - avoids an import cycle at module load
         from lakehouse.lake import Lake
 
-        return Lake(self.lake_root.resolve())
+        local_root = isinstance(self.lake_root, Path)
+        work = self.work_dir or (self.lake_root if local_root else None)
+        return Lake.at(self.lake_root, self.layer_roots, work)
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -6,14 +6,22 @@ resolved jar files in a manifest beside them. Later sessions put those files on 
 (``spark.jars``) and skip Ivy, which would otherwise try the network on every start and print its
 resolution report. No pyspark import here, so checking the cache costs no JVM.
 
+A lake in S3 adds ``org.apache.hadoop:hadoop-aws`` at the version of the Hadoop client that
+pyspark ships (3.3.4 for Spark 3.5.5; it brings the AWS SDK bundle it was built with), so the
+``s3a`` connector matches the Hadoop classes it runs against. It is a second, separately cached
+set. Local sessions always put both on the classpath (a running JVM cannot take more jars, and
+one process may use a local lake and then one in S3); ``--delta-only`` fills just Delta's.
+
 ``python -m spark.jars`` fills the cache (``scripts/setup.d/20-spark-jars.sh``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -23,6 +31,27 @@ SCALA_VERSION = "2.12"
 def delta_package() -> str:
     """Maven coordinate of the Delta jar matching the installed ``delta-spark`` wheel."""
     return f"io.delta:delta-spark_{SCALA_VERSION}:{version('delta-spark')}"
+
+
+def hadoop_version() -> str:
+    """Version of the Hadoop client jars inside the installed pyspark (``3.3.4``)."""
+    spec = find_spec("pyspark")
+    jars = Path(spec.origin).parent / "jars" if spec and spec.origin else None
+    for jar in sorted(jars.glob("hadoop-client-api-*.jar")) if jars else []:
+        match = re.match(r"hadoop-client-api-(.+)\.jar$", jar.name)
+        if match:
+            return match.group(1)
+    raise RuntimeError("pyspark ships no hadoop-client-api jar: is pyspark installed?")
+
+
+def s3_package() -> str:
+    """Maven coordinate of the ``s3a`` connector matching pyspark's Hadoop."""
+    return f"org.apache.hadoop:hadoop-aws:{hadoop_version()}"
+
+
+def packages(s3: bool = False) -> list[str]:
+    """The Maven coordinates of a local session: Delta, plus the ``s3a`` connector for S3."""
+    return [delta_package(), s3_package()] if s3 else [delta_package()]
 
 
 def cache_dir() -> Path:
@@ -35,14 +64,14 @@ def ivy_dir() -> Path:
     return cache_dir() / "ivy"
 
 
-def _manifest() -> Path:
-    coordinate = delta_package().replace(":", "_")
+def _manifest(s3: bool = False) -> Path:
+    coordinate = "+".join(p.replace(":", "_") for p in packages(s3))
     return ivy_dir() / f"{coordinate}.jars"
 
 
-def cached_jars() -> list[str] | None:
-    """The resolved jar files of :func:`delta_package`, if a previous session recorded them all."""
-    manifest = _manifest()
+def cached_jars(s3: bool = False) -> list[str] | None:
+    """The resolved jar files of :func:`packages`, if a previous session recorded them all."""
+    manifest = _manifest(s3)
     if not manifest.exists():
         return None
     jars = [line.strip() for line in manifest.read_text(encoding="utf-8").splitlines()]
@@ -52,30 +81,40 @@ def cached_jars() -> list[str] | None:
     return jars
 
 
-def record_jars(resolved: str) -> None:
+def record_jars(resolved: str, s3: bool = False) -> None:
     """Record the jar files Ivy resolved (the ``spark.jars`` of a session started with packages)."""
     # SparkSubmit rewrites spark.jars to the local files Ivy resolved (Delta and its transitive
     # dependencies), which is exactly the classpath an offline session needs.
     jars = [j for j in resolved.split(",") if j and str(ivy_dir()) in j]
     if jars:
-        manifest = _manifest()
+        manifest = _manifest(s3)
         tmp = manifest.with_suffix(".tmp")
         tmp.write_text("\n".join(jars) + "\n", encoding="utf-8")
         os.replace(tmp, manifest)
 
 
-def main() -> int:
-    """Fill the Ivy cache once; quick when already filled."""
-    if cached_jars():
-        print(f"spark jars: cached ({delta_package()})")
+def main(argv: list[str] | None = None) -> int:
+    """Fill the Ivy cache once (Delta plus the s3a connector); quick when already filled."""
+    sets = [False] if "--delta-only" in (sys.argv[1:] if argv is None else argv) else [True]
+    for s3 in sets:
+        status = _fill(s3)
+        if status:
+            return status
+    return 0
+
+
+def _fill(s3: bool) -> int:
+    wanted = ", ".join(packages(s3))
+    if cached_jars(s3):
+        print(f"spark jars: cached ({wanted})")
         return 0
-    print(f"spark jars: resolving {delta_package()} from Maven Central into {ivy_dir()}")
+    print(f"spark jars: resolving {wanted} from Maven Central into {ivy_dir()}")
     from lakehouse.settings import Settings
     from spark.session import local_session
 
-    spark = local_session(Settings(_env_file=None), "lakehouse-fill-jar-cache")
+    spark = local_session(Settings(_env_file=None), "lakehouse-fill-jar-cache", s3=s3)
     spark.stop()
-    jars = cached_jars()
+    jars = cached_jars(s3)
     if not jars:
         print("spark jars: resolution finished but no jar files were recorded", file=sys.stderr)
         return 1

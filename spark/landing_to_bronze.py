@@ -150,7 +150,7 @@ def run(
         contract: the contract to use instead of ``<contracts dir>/<source>.yml`` (tests).
 
     Returns:
-        What the run did; also written as the run record when the lake is a local folder.
+        What the run did; also written as the run record (``_state/runs``, local or in S3).
 
     Raises:
         BronzeJobError: the run failed (the failed run is recorded too).
@@ -186,9 +186,8 @@ def run(
         raise BronzeJobError(f"bronze {source}/{entity} failed: {result.error}") from exc
     finally:
         result.duration_s = round(time.monotonic() - clock, 1)
-        if uris.is_local and not uris.layers:
-            fields = {k: v for k, v in asdict(result).items() if k != "source"}
-            record_run(uris.lake, STEP, source, **fields)
+        fields = {k: v for k, v in asdict(result).items() if k != "source"}
+        record_run(uris.lake, STEP, source, **fields)
     return result
 
 

@@ -36,7 +36,8 @@ class LakeUris:
     def of(cls, location: str | Path | Lake, layers: dict[str, str] | None = None) -> LakeUris:
         """Build from a local path, a :class:`Lake` or a URI; local paths become absolute."""
         if isinstance(location, Lake):
-            location = location.root
+            layers = {**location.layers, **(layers or {})}
+            location = location.uri(location.root)
         text = str(location)
         if not is_uri(text):
             text = str(Path(text).expanduser().resolve())
@@ -48,10 +49,8 @@ class LakeUris:
 
     @property
     def lake(self) -> Lake:
-        """The local :class:`Lake` (run records and other file-based helpers need one)."""
-        if not self.is_local or self.layers:
-            raise ValueError(f"lake {self.root} is not a single local folder")
-        return Lake(Path(self.root))
+        """The :class:`Lake` of these URIs (run records and other helpers take one)."""
+        return Lake.at(self.root, self.layers)
 
     def _resolve(self, relative: PurePosixPath | Path) -> str:
         parts = PurePosixPath(relative).parts
@@ -72,4 +71,8 @@ class LakeUris:
 
     def state(self, *parts: str) -> str:
         """``_state/<parts...>``: ledgers and checkpoints, never inside a data layer."""
-        return self._resolve(PurePosixPath(_LAYOUT.state, *parts))
+        lake = Lake(Path("."), self.layers)
+        if not {"state", "bronze"} & set(self.layers):
+            return self._resolve(PurePosixPath(_LAYOUT.state, *parts))
+        # Per-layer buckets: _state where the Lake puts it (a state bucket or under bronze's).
+        return "/".join([lake.uri(lake.state).rstrip("/"), *parts])

@@ -21,7 +21,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from lakehouse.settings import Settings
-from spark.jars import cached_jars, delta_package, ivy_dir, record_jars
+from spark.jars import cached_jars, ivy_dir, packages, record_jars
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
@@ -47,13 +47,53 @@ LOCAL_CONF: dict[str, str] = {
 }
 
 
+def s3_conf(endpoint: str | None = None) -> dict[str, str]:
+    """Hadoop settings that let Spark read and write ``s3://`` lake URIs through ``s3a``.
+
+    The lake's URIs say ``s3://`` as they do on EMR (whose EMRFS serves that scheme); outside EMR
+    the scheme is mapped onto the ``s3a`` connector. Credentials come from the standard AWS chain
+    (environment, profile, instance or task role). ``endpoint`` (``AWS_ENDPOINT_URL``, e.g. a
+    moto server standing in for S3) switches to path-style requests, which stand-ins serve.
+    """
+    conf = {
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.AbstractFileSystem.s3.impl": "org.apache.hadoop.fs.s3a.S3A",
+        # Delta's single-driver log store for S3: one writer per table at a time, which the
+        # pipeline's lock and the Prefect deployment's concurrency limit of one guarantee.
+        "spark.delta.logStore.s3.impl": "io.delta.storage.S3SingleDriverLogStore",
+        "spark.hadoop.fs.s3a.aws.credentials.provider": (
+            "com.amazonaws.auth.EnvironmentVariableCredentialsProvider,"
+            "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
+        ),
+    }
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        conf["spark.hadoop.fs.s3a.endpoint.region"] = region
+    if endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
+        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(
+            endpoint.startswith("https")
+        ).lower()
+        conf["spark.hadoop.fs.s3a.change.detection.version.required"] = "false"
+    return conf
+
+
 def under_spark_submit() -> bool:
     """True when this Python driver was started by ``spark-submit`` (its JVM is already up)."""
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
-def local_session(settings: Settings, app_name: str = "lakehouse") -> SparkSession:
-    """Start (or reuse) the quiet local Delta session described in the module docstring."""
+def local_session(
+    settings: Settings, app_name: str = "lakehouse", s3: bool | None = None
+) -> SparkSession:
+    """Start (or reuse) the quiet local Delta session described in the module docstring.
+
+    ``s3`` (default: whether the settings' lake is in an object store) adds the ``s3a``
+    connector's jars and :func:`s3_conf`.
+    """
+    if s3 is None:
+        s3 = settings.in_object_store
     # Bind to loopback: a laptop's changing (or absent) network must not break a local run.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python workers (the object readers) run this interpreter, so they import the project and
@@ -68,20 +108,35 @@ def local_session(settings: Settings, app_name: str = "lakehouse") -> SparkSessi
         "spark.driver.extraJavaOptions": java_opts,
         "spark.executor.extraJavaOptions": java_opts,
     }
-    jars = cached_jars()
+    # The s3a jars are always on the classpath (jars cannot be added to a running JVM, and one
+    # process may use a local lake first and an S3 one later); their settings only for S3.
+    if s3:
+        conf.update(s3_conf(_endpoint()))
+    jars = cached_jars(True)
     if jars:
         conf["spark.jars"] = ",".join(jars)
     else:
         ivy_dir().mkdir(parents=True, exist_ok=True)
-        conf["spark.jars.packages"] = delta_package()
+        conf["spark.jars.packages"] = ",".join(packages(True))
         conf["spark.jars.ivy"] = str(ivy_dir())
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     if not jars:
-        record_jars(spark.sparkContext.getConf().get("spark.jars", ""))
+        record_jars(spark.sparkContext.getConf().get("spark.jars", ""), True)
+    if s3:
+        # A session reused from an earlier (local) use, or an endpoint set since: Hadoop reads
+        # its settings when a bucket's file system is first made, so set them on the running one.
+        hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+        for key, value in s3_conf(_endpoint()).items():
+            if key.startswith("spark.hadoop."):
+                hadoop.set(key[len("spark.hadoop.") :], value)
     return spark
+
+
+def _endpoint() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
 
 
 def submitted_session(app_name: str = "lakehouse") -> SparkSession:

@@ -49,3 +49,34 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def settings(tmp_path: Path) -> Settings:
     """Local-profile settings on a temporary lake."""
     return Settings(lake_root=tmp_path / "lake", _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def aws_stand_in() -> Iterator[str]:
+    """One moto server (S3, Glue, STS, Secrets Manager, SNS...) for the test session.
+
+    It is the AWS stand-in of every test that talks to AWS: reached through the standard
+    ``AWS_ENDPOINT_URL`` (see :func:`aws_env`), so boto3, s3fs, pyarrow, delta-rs and Spark's
+    ``s3a`` all find it without code of their own. Yields the endpoint URL.
+    """
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_env(aws_stand_in: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point this test's AWS clients at the session's stand-in, with dummy credentials."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_stand_in)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    return aws_stand_in

@@ -29,7 +29,7 @@ def quiet_console(verb: str, verbose: bool) -> Iterator[None]:
     from lakehouse import log
     from lakehouse.settings import get_settings
 
-    log_dir = get_settings().lake.state / "logs"
+    log_dir = get_settings().lake.local_state / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     file_handler = logging.FileHandler(log_dir / f"{verb}.log", encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))

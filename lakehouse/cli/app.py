@@ -14,6 +14,7 @@ from lakehouse.cli import (
     replay,
     run,
     serve,
+    simulate,
     site,
     sql,
     status,
@@ -56,6 +57,7 @@ for _module in (
     status,
     bench,
     replay,
+    simulate,
     cloud,
 ):
     _module.register(app)

@@ -69,3 +69,64 @@ def settings(
         encoding="utf-8",
     )
     typer.echo(f"wrote {len(lines)} settings to {output}", err=True)
+
+
+PACKAGE_EPILOG = (
+    "Examples: lakehouse cloud package  |  "
+    "lakehouse cloud package --out dist/emr --artifacts-uri s3://acme-artifacts/bronze  |  "
+    "lakehouse cloud package --no-environment"
+)
+
+
+@cloud_app.command("package", epilog=PACKAGE_EPILOG)
+def package(
+    out: Annotated[
+        Path, typer.Option(help="Folder to write the artifacts to.", file_okay=False)
+    ] = Path("dist/emr"),
+    environment: Annotated[
+        bool,
+        typer.Option(
+            help="Also build the dependency archive (a relocatable virtualenv of the job's "
+            "libraries at the uv.lock versions; for EMR, build it on Amazon Linux 2023)."
+        ),
+    ] = True,
+    artifacts_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the artifacts will be uploaded (s3://bucket/prefix); the printed "
+            "sparkSubmitParameters name them there."
+        ),
+    ] = None,
+    source: Annotated[str, typer.Option(help="Source the printed job runs.")] = "weather",
+) -> None:
+    """Build the bronze job's spark-submit artifacts and print EMR Serverless's job driver."""
+    import json
+
+    from lakehouse.package import PackageError, build_package, submit_args
+    from lakehouse.settings import get_settings
+
+    try:
+        built = build_package(out, environment=environment)
+    except PackageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for path in built.files():
+        typer.echo(f"built {path} ({path.stat().st_size} bytes)", err=True)
+    base = (artifacts_uri or str(out.resolve())).rstrip("/")
+    settings = get_settings()
+    layers = [f"--layer-root={k}=s3://{v}" for k, v in sorted(settings.layer_roots.items())]
+    args = submit_args(
+        f"{base}/{built.code.name}",
+        f"{base}/{built.entry_point.name}",
+        f"{base}/{built.environment.name}" if built.environment else None,
+        job_args=["--source", source, *[a for a in layers if "=s3://" in a]],
+    )
+    entry = args.index(f"{base}/{built.entry_point.name}")
+    driver = {
+        "sparkSubmit": {
+            "entryPoint": args[entry],
+            "entryPointArguments": args[entry + 1 :],
+            "sparkSubmitParameters": " ".join(args[:entry]),
+        }
+    }
+    typer.echo(json.dumps(driver, indent=2))

@@ -20,7 +20,20 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-CONTRACTS_DIR = Path(__file__).parent
+
+def _package_dir() -> Path:
+    """This package's folder, also when it is imported from a zip (``spark-submit --py-files``)."""
+    here = Path(__file__).parent
+    text = str(here)
+    if ".zip/" in text and not here.exists():
+        import zipfile
+
+        archive, inner = text.split(".zip/", 1)
+        return zipfile.Path(f"{archive}.zip", at=f"{inner}/")  # type: ignore[return-value]
+    return here
+
+
+CONTRACTS_DIR = _package_dir()
 # Points every part at another folder of contracts at once (the benchmark uses a copy of the
 # weather contract with synthetic cities added; tests add sources from tests/fixtures).
 CONTRACTS_DIR_ENV = "LAKEHOUSE_CONTRACTS_DIR"
@@ -232,6 +245,10 @@ class PostgresTable(_Model):
     overlap_s: int = Field(300, ge=0)
     columns: list[str] | None = None
     batch_rows: int = Field(50_000, ge=1)
+    # Polling cannot see a deleted row. With this on, each poll also reads every primary key and
+    # lands the keys that vanished since the last poll as delete markers (for small tables:
+    # descriptions, not facts).
+    track_deletes: bool = False
 
 
 class ChangeCapture(_Model):
@@ -250,6 +267,10 @@ class PostgresSource(_Model):
     tables: dict[str, PostgresTable] = Field(min_length=1)
     capture: Literal["polling", "cdc"] = "polling"
     cdc: ChangeCapture | None = None
+    # With the DSN setting unset, use the project's own PostgreSQL server for this source (under
+    # the lake's _state; started on first use) instead of failing: the local stand-in for the
+    # source's operational database.
+    local_server: bool = False
 
     @model_validator(mode="after")
     def _cdc_needs_its_options(self) -> PostgresSource:
@@ -607,7 +628,7 @@ def _error_lines(exc: ValidationError) -> str:
 def _load_contract(name: str, directory: Path) -> Contract:
     path = directory / f"{name}.yml"
     if not path.exists():
-        known = sorted(p.stem for p in directory.glob("*.yml"))
+        known = _yml_names(directory)
         raise ContractError(f"no contract for source {name!r} (known: {', '.join(known)})")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -624,7 +645,14 @@ def _load_contract(name: str, directory: Path) -> Contract:
 
 def available_sources(directory: Path | None = None) -> list[str]:
     """Names of all sources that have a contract."""
-    return sorted(p.stem for p in (directory or contracts_dir()).glob("*.yml"))
+    return _yml_names(directory or contracts_dir())
+
+
+def _yml_names(directory: Path) -> list[str]:
+    # iterdir, not glob: a folder inside a zip archive (zipfile.Path) has no glob in 3.11.
+    if not directory.exists():
+        return []
+    return sorted(p.name[: -len(".yml")] for p in directory.iterdir() if p.name.endswith(".yml"))
 
 
 def load_all(directory: Path | None = None) -> dict[str, Contract]:

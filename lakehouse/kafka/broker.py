@@ -95,7 +95,7 @@ class BrokerStatus:
 
 def kafka_dir(settings: Settings) -> Path:
     """The folder of the project's broker: ``<lake>/_state/kafka``."""
-    return (settings.lake.state / "kafka").resolve()
+    return (settings.lake.local_state / "kafka").resolve()
 
 
 def new_cluster_id() -> str:

@@ -51,6 +51,13 @@ class SiteBuild:
     raw_data_docs: bool = False
 
 
+def _sources() -> list[str]:
+    """The sources the site covers: every contract (the weather pages when none is found)."""
+    from lakehouse.contracts import available_sources
+
+    return available_sources() or [SOURCE]
+
+
 def gold_query(settings: Settings) -> QueryFn:
     """A query function over the published gold of ``settings``."""
     from lakehouse import gold
@@ -75,10 +82,10 @@ def _activate(lake: Lake, build_dir: Path) -> None:
     if link.exists() and not link.is_symlink():
         # A plain folder (made by hand or copied in): replace it once; swaps are atomic after.
         shutil.rmtree(link)
-    tmp_link = lake.root / f".site-link-{uuid.uuid4().hex[:8]}"
-    tmp_link.symlink_to(build_dir.relative_to(lake.root), target_is_directory=True)
+    tmp_link = lake.work / f".site-link-{uuid.uuid4().hex[:8]}"
+    tmp_link.symlink_to(build_dir.relative_to(lake.work), target_is_directory=True)
     os.replace(tmp_link, link)
-    for old in (lake.root / BUILDS_DIR).iterdir():
+    for old in (lake.work / BUILDS_DIR).iterdir():
         if old != build_dir:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -110,20 +117,24 @@ def build_site(
     try:
         build = _build(settings, query, dbt_docs, dbt_docs_generator)
     except Exception as exc:
-        record_run(lake, "site", SOURCE, status="failed", error=f"{type(exc).__name__}: {exc}")
+        for source in _sources():
+            error = f"{type(exc).__name__}: {exc}"
+            record_run(lake, "site", source, status="failed", error=error)
         raise
-    record_run(
-        lake,
-        "site",
-        SOURCE,
-        status="ok",
-        files=build.files,
-        cities=build.cities,
-        dbt_docs=build.dbt_docs,
-        data_docs=build.data_docs,
-        raw_data_docs=build.raw_data_docs,
-        seconds=round(time.monotonic() - started, 2),
-    )
+    # One site shows every source: each source's status row says when its pages last rendered.
+    for source in _sources():
+        record_run(
+            lake,
+            "site",
+            source,
+            status="ok",
+            files=build.files,
+            cities=build.cities,
+            dbt_docs=build.dbt_docs,
+            data_docs=build.data_docs,
+            raw_data_docs=build.raw_data_docs,
+            seconds=round(time.monotonic() - started, 2),
+        )
     log_event(logger, "site.built", path=lake.site, files=build.files, cities=build.cities)
     return build
 
@@ -146,7 +157,7 @@ def _build(
             "run `lakehouse transform` so that a gold build is published first"
         ) from exc
 
-    builds = lake.root / BUILDS_DIR
+    builds = lake.work / BUILDS_DIR
     builds.mkdir(parents=True, exist_ok=True)
     build_dir = builds / uuid.uuid4().hex[:12]
     try:

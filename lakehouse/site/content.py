@@ -74,6 +74,20 @@ group by origin_iata, destination_iata, days_before_departure
 order by origin_iata, destination_iata, days_before_departure
 """
 
+# The fleet dashboard mart; the fleet page exists only when published gold has it.
+FLEET_MART = "agg_fleet_performance_daily"
+FLEET_PRESENT_SQL = f"""
+select count(*) from information_schema.tables where table_name = '{FLEET_MART}'
+"""
+# Per unit type and day, newest days first (the page shows the last two weeks).
+FLEET_DAYS_SQL = f"""
+select unit_type, stat_date, unit_count, fuel_per_100km_mean, fuel_per_100km_p90,
+       distance_km_mean, distance_km_p90, hours_active_mean, hours_active_p90
+from {FLEET_MART}
+where stat_date > (select max(stat_date) from {FLEET_MART}) - interval 14 day
+order by stat_date desc, unit_type
+"""
+
 # The arrivals marts; the arrivals page exists only when published gold has them.
 ARRIVALS_MART = "agg_arrivals_monthly"
 ARRIVALS_PRESENT_SQL = f"""
@@ -214,6 +228,23 @@ class FaresContent:
         return max(days) if days else None
 
 
+@dataclass(frozen=True)
+class FleetContent:
+    """The fleet page: count, mean and p90 of the daily statistics per unit type and day."""
+
+    days: list[dict[str, Any]]
+
+    @property
+    def stat_through(self) -> str | None:
+        """Latest day with statistics."""
+        return format_date(self.days[0]["stat_date"]) if self.days else None
+
+    @property
+    def latest(self) -> list[dict[str, Any]]:
+        """The rows of the latest day, one per unit type."""
+        return [r for r in self.days if format_date(r["stat_date"]) == self.stat_through]
+
+
 def route_name(origin: str, destination: str) -> str:
     """``SFO-JFK``: how the fares page names a route (tests compare with it too)."""
     return f"{origin}-{destination}"
@@ -242,6 +273,7 @@ class SiteContent:
     fares: FaresContent | None = None
     # Arrivals per month and port (agg_arrivals_monthly), when gold has them.
     arrivals: list[dict[str, Any]] | None = None
+    fleet: FleetContent | None = None
 
     @property
     def data_through(self) -> str | None:
@@ -350,6 +382,14 @@ def collect_fares(query: QueryFn) -> FaresContent | None:
     )
 
 
+def collect_fleet(query: QueryFn) -> FleetContent | None:
+    """The fleet page's content; None when published gold has no fleet dashboard mart."""
+    _, rows = query(FLEET_PRESENT_SQL)
+    if not rows or not rows[0][0]:
+        return None
+    return FleetContent(days=_records(query, FLEET_DAYS_SQL))
+
+
 def collect_arrivals(query: QueryFn) -> list[dict[str, Any]] | None:
     """The arrivals page's rows; None when published gold has no arrivals marts."""
     _, rows = query(ARRIVALS_PRESENT_SQL)
@@ -380,4 +420,5 @@ def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
         quality=collect_quality(lake),
         fares=collect_fares(query),
         arrivals=collect_arrivals(query),
+        fleet=collect_fleet(query),
     )

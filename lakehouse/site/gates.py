@@ -343,7 +343,7 @@ class _Stored:
 def _validation_files(lake: Lake) -> list[_Stored]:
     """Every stored validation result under the gates' GX context, with its run time if the
     store's folder names say it (``.../<run_name>/<run_time>/<batch>.json``)."""
-    root = lake.state / GX_STATE_DIR
+    root = lake.local_state / GX_STATE_DIR
     if not root.is_dir():
         return []
     stored = []

@@ -31,6 +31,8 @@ QUALITY_PAGE = "quality-gates.html"
 FARES_PAGE = "fares.html"
 # Arrivals by month, port and visa category, when gold has the immigration marts.
 ARRIVALS_PAGE = "arrivals.html"
+# Fleet performance per unit type and day, when gold has the fleet dashboard mart.
+FLEET_PAGE = "fleet.html"
 # Great Expectations' raw Data Docs, copied without external resources (lakehouse.site.data_docs).
 DATA_DOCS_DIR = "data-docs"
 
@@ -96,6 +98,7 @@ def render_index(content: SiteContent, *, has_dbt_docs: bool, has_raw_data_docs:
             quality=QUALITY_PAGE,
             fares=FARES_PAGE if content.fares is not None else None,
             arrivals=ARRIVALS_PAGE if content.arrivals is not None else None,
+            fleet=FLEET_PAGE if content.fleet is not None else None,
             raw_data_docs=f"{DATA_DOCS_DIR}/index.html" if has_raw_data_docs else None,
             assets=ASSETS_DIR,
         )
@@ -110,6 +113,16 @@ def render_fares(content: SiteContent) -> str:
         _environment()
         .get_template(FARES_PAGE)
         .render(fares=content.fares, chart=chart, quality=QUALITY_PAGE, assets=ASSETS_DIR)
+    )
+
+
+def render_fleet(content: SiteContent) -> str:
+    """The HTML of the fleet page (``content.fleet`` must be set)."""
+    assert content.fleet is not None, "no fleet dashboard in published gold"
+    return (
+        _environment()
+        .get_template(FLEET_PAGE)
+        .render(fleet=content.fleet, quality=QUALITY_PAGE, assets=ASSETS_DIR)
     )
 
 
@@ -183,4 +196,8 @@ def render_pages(
         arrivals = out_dir / ARRIVALS_PAGE
         arrivals.write_text(render_arrivals(content), encoding="utf-8")
         pages.append(arrivals)
+    if content.fleet is not None:
+        fleet = out_dir / FLEET_PAGE
+        fleet.write_text(render_fleet(content), encoding="utf-8")
+        pages.append(fleet)
     return [*pages, *sorted((out_dir / ASSETS_DIR).iterdir())]

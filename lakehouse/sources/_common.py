@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from lakehouse import storage
 from lakehouse.contracts import Contract
 from lakehouse.lake import Lake
 from lakehouse.sources import IngestResult, TargetOutcome
@@ -47,10 +48,7 @@ def read_state(path: Path) -> dict[str, Any] | None:
 
 def write_state(path: Path, data: dict[str, Any]) -> None:
     """Replace a position file atomically (a reader sees the old or the new one, never half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    storage.write_bytes_atomic(path, json.dumps(data, indent=2, default=str).encode("utf-8"))
 
 
 def setting(contract: Contract, name: str, *, secret: bool = False) -> str | SecretStr | None:

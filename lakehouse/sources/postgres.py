@@ -43,7 +43,6 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import SecretStr
 
 from lakehouse.contracts import Contract, PostgresSource, PostgresTable
 from lakehouse.lake import Lake
@@ -62,11 +61,12 @@ from lakehouse.sources._common import (
     Clock,
     NotSupportedYet,
     read_state,
-    setting,
     state_dir,
     utc_text,
     write_state,
 )
+from lakehouse.sources.postgres_local import resolve_dsn
+from lakehouse.warehouse.server import WarehouseError
 
 logger = get_logger(__name__)
 
@@ -182,14 +182,19 @@ def _server_reason(exc: psycopg.Error) -> str:
     return re.sub(r"\s+", " ", text).strip() or type(exc).__name__
 
 
+def failure_line(exc: psycopg.Error, dsn: str) -> str:
+    """A connection failure as one line: the server and its reason, never the DSN's secrets."""
+    reason = _scrub(_server_reason(exc), _secrets_of(dsn))
+    return f"cannot connect to PostgreSQL at {describe_server(dsn)}: {reason}"
+
+
 def _connect(dsn: str, server: str) -> psycopg.Connection:
     try:
         conn = psycopg.connect(
             dsn, connect_timeout=CONNECT_TIMEOUT_S, application_name="lakehouse-ingest"
         )
     except psycopg.Error as exc:
-        reason = _scrub(_server_reason(exc), _secrets_of(dsn))
-        raise _Failed(f"cannot connect to PostgreSQL at {server}: {reason}") from None
+        raise _Failed(failure_line(exc, dsn)) from None
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     return conn
@@ -315,6 +320,8 @@ class _TablePoll:
             with _connect(dsn, self.server) as conn:
                 conn.execute("set time zone 'UTC'")
                 self._poll(conn, since)
+                if t.track_deletes:
+                    self._land_deletes(conn)
             out.status = "ok"
         except _Failed as exc:
             out.reason = str(exc)
@@ -325,6 +332,50 @@ class _TablePoll:
             out.reason = f"could not write the landing object: {exc}"
         out.duplicate = out.rows > 0 and out.objects == 0
         return out
+
+    def _land_deletes(self, conn: psycopg.Connection) -> None:
+        """Land the primary keys gone since the last poll as delete markers (``track_deletes``).
+
+        A marker is the key's columns, the watermark column at the newest watermark this source
+        has shown (the table's own clock, so a simulated or lagging clock stays consistent) and
+        ``"_deleted": true``. The key set is stored after the markers land, so a crash lands them
+        again rather than never.
+        """
+        t = self.table
+        key = _primary_key(conn, t.table)
+        if not key:
+            raise _Failed(f"{t.table}: track_deletes needs a primary key, and the table has none")
+        cols = sql.SQL(", ").join(sql.Identifier(k) for k in key)
+        query = sql.SQL("select {cols} from {table}").format(cols=cols, table=_relation(t.table))
+        now = {json.dumps([json_value(v) for v in row]) for row in conn.execute(query)}
+        keys_path = self.state_path.with_name(f"{self.entity}.keys.json")
+        stored = read_state(keys_path)
+        gone = sorted(set(stored["keys"]) - now) if stored else []
+        if gone and self.watermark is not None:
+            mark = json_value(self.watermark)
+            lines = [
+                json.dumps(
+                    {**dict(zip(key, json.loads(k), strict=True)), t.watermark_column: mark,
+                     "_deleted": True},
+                    ensure_ascii=False, separators=(",", ":"),
+                ).encode("utf-8") + b"\n"
+                for k in gone
+            ]
+            landed = land_body(
+                self.lake,
+                source=self.contract.name,
+                entity=self.entity,
+                key=self.table.table,
+                body=b"".join(lines),
+                batch_id=self.batch_id,
+                transport={"kind": "postgres", "table": t.table, "server": self.server,
+                           "deleted_keys": len(lines), "watermark_to": mark},
+                content_type=CONTENT_TYPE,
+            )
+            self.outcome.objects += 1 if landed.created else 0
+            self.outcome.rows += len(lines)
+            self.progress(self.entity, f"{len(lines)} deleted keys landed")
+        write_state(keys_path, {"table": t.table, "columns": key, "keys": sorted(now)})
 
     def _poll(self, conn: psycopg.Connection, since: Any) -> None:
         t = self.table
@@ -392,14 +443,17 @@ def run(
     clock = Clock()
     lake = settings.lake
     variable = env_name(contract.name, src.dsn_setting)
-    secret = setting(contract, src.dsn_setting, secret=True)
-    dsn = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    no_dsn = f"{variable} is not set (the PostgreSQL connection string, a secret)"
+    try:
+        dsn = resolve_dsn(settings, contract)
+    except WarehouseError as exc:  # the project's own server for this source did not start
+        dsn, no_dsn = None, str(exc).splitlines()[0]
     server = describe_server(dsn) if dsn else "(no DSN)"
     targets: list[TargetOutcome] = []
     for entity, table in src.tables.items():
         if not dsn:
             outcome = TargetOutcome(key=entity, label=table.table, status="failed")
-            outcome.reason = f"{variable} is not set (the PostgreSQL connection string, a secret)"
+            outcome.reason = no_dsn
         else:
             poll = _TablePoll(lake, contract, entity, table, server=server,
                               batch_id=clock.batch_id, progress=report)

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from lakehouse.log import get_logger, log_event
 from lakehouse.settings import Settings
 
@@ -93,7 +95,39 @@ class ServerStatus:
 
 def warehouse_dir(settings: Settings) -> Path:
     """The folder of the project's own server."""
-    return (settings.warehouse_dir or settings.lake.state / "warehouse").resolve()
+    return (settings.warehouse_dir or settings.lake.local_state / "warehouse").resolve()
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """One project-run PostgreSQL server: where it lives and how it is reached.
+
+    The warehouse is one (:meth:`warehouse`); an operational database standing in for a source's
+    own server is another (``lakehouse.sources.postgres_local``). ``repr`` hides the password.
+    """
+
+    name: str  # what messages call it: "the warehouse", "the fleet database"
+    directory: Path
+    user: str
+    password: SecretStr
+    database: str
+    port: int = 0  # 0: a free one, remembered in server.json while it stays free
+    # Extra postgresql.conf lines (a source server for change data capture needs wal_level).
+    extra_conf: tuple[str, ...] = ()
+    # The setting to name when the folder is out of the server user's reach.
+    directory_variable: str = "LAKEHOUSE_WAREHOUSE_DIR"
+    port_variable: str = "LAKEHOUSE_WAREHOUSE_PORT"
+
+    @classmethod
+    def warehouse(cls, settings: Settings) -> ServerSpec:
+        return cls(
+            name="the warehouse",
+            directory=warehouse_dir(settings),
+            user=settings.warehouse_user,
+            password=settings.warehouse_password,
+            database=settings.warehouse_database,
+            port=settings.warehouse_port,
+        )
 
 
 def find_bindir() -> Path:
@@ -142,11 +176,18 @@ def _pid_alive(pid: int) -> bool:
 
 
 class LocalServer:
-    """Start, stop and inspect the project's PostgreSQL server in its own folder."""
+    """Start, stop and inspect one of the project's PostgreSQL servers in its own folder.
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.directory = warehouse_dir(settings)
+    ``LocalServer(settings)`` is the warehouse; ``LocalServer(spec=...)`` any other server.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, spec: ServerSpec | None = None) -> None:
+        if spec is None:
+            if settings is None:
+                raise TypeError("LocalServer needs settings (the warehouse) or a spec")
+            spec = ServerSpec.warehouse(settings)
+        self.spec = spec
+        self.directory = spec.directory
         self.state_file = self.directory / "server.json"
 
     @property
@@ -239,7 +280,8 @@ class LocalServer:
                 f"PostgreSQL refuses to run as root, so it runs as the '{SERVER_USER_WHEN_ROOT}' "
                 f"user, which cannot reach {self.directory} (a parent folder is private), and "
                 f"no cluster folder could be made under {ROOT_CLUSTERS_DIR} ({exc}). Set "
-                "LAKEHOUSE_WAREHOUSE_DIR to a folder that user can reach, e.g. under /var/tmp."
+                f"{self.spec.directory_variable} to a folder that user can reach, e.g. under "
+                "/var/tmp."
             ) from None
         self._write_state(cluster_dir=str(cluster))
         log_event(
@@ -258,7 +300,8 @@ class LocalServer:
             raise WarehouseError(
                 f"PostgreSQL refuses to run as root, so it runs as the '{SERVER_USER_WHEN_ROOT}' "
                 f"user, which cannot reach {self.pgdata} (a parent folder is private). Set "
-                "LAKEHOUSE_WAREHOUSE_DIR to a folder that user can reach, e.g. under /var/tmp."
+                f"{self.spec.directory_variable} to a folder that user can reach, e.g. under "
+                "/var/tmp."
             )
 
     # ---------------------------------------------------------------- state
@@ -317,7 +360,7 @@ class LocalServer:
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(self.settings.warehouse_password.get_secret_value() + "\n")
+                handle.write(self.spec.password.get_secret_value() + "\n")
             self._give_to_server_user(Path(pwfile))
             self._run(
                 [
@@ -325,7 +368,7 @@ class LocalServer:
                     "-D",
                     str(self.pgdata),
                     "-U",
-                    self.settings.warehouse_user,
+                    self.spec.user,
                     f"--pwfile={pwfile}",
                     "--auth=scram-sha-256",
                     "--encoding=UTF8",
@@ -339,11 +382,11 @@ class LocalServer:
                 f"\n# Written by lakehouse: listen address and port.\n"
                 f"include_if_exists = '{_CONF_NAME}'\n"
             )
-        log_event(_log, "warehouse.initdb", directory=str(self.directory))
+        log_event(_log, "warehouse.initdb", server=self.spec.name, directory=str(self.directory))
 
     def _choose_port(self) -> int:
-        if self.settings.warehouse_port:
-            return self.settings.warehouse_port
+        if self.spec.port:
+            return self.spec.port
         remembered = self._read_state().get("port")
         if isinstance(remembered, int) and _port_is_free(remembered):
             return remembered
@@ -359,7 +402,8 @@ class LocalServer:
             "unix_socket_directories = ''\n"
             "max_connections = 40\n"
             "shared_buffers = '32MB'\n"
-            "password_encryption = 'scram-sha-256'\n",
+            "password_encryption = 'scram-sha-256'\n"
+            + "".join(f"{line}\n" for line in self.spec.extra_conf),
             encoding="utf-8",
         )
         self._give_to_server_user(conf)
@@ -380,7 +424,7 @@ class LocalServer:
             port = self._choose_port()
             if not _port_is_free(port):
                 raise WarehouseError(
-                    f"port {port} on 127.0.0.1 is taken; set LAKEHOUSE_WAREHOUSE_PORT=0 to pick a "
+                    f"port {port} on 127.0.0.1 is taken; set {self.spec.port_variable}=0 to pick a "
                     "free one, or another port"
                 )
             self._write_conf(port)
@@ -400,7 +444,7 @@ class LocalServer:
             )
             if result.returncode != 0:
                 raise WarehouseError(
-                    f"the warehouse did not start (pg_ctl exit {result.returncode}); see "
+                    f"{self.spec.name} did not start (pg_ctl exit {result.returncode}); see "
                     f"{self.log_file}:\n{_tail(self.log_file)}"
                 )
             self._write_state(
@@ -410,7 +454,10 @@ class LocalServer:
                 started_at=datetime.now(UTC).isoformat(),
             )
             current = self.status()
-            log_event(_log, "warehouse.started", port=current.port, directory=str(self.directory))
+            log_event(
+                _log, "warehouse.started", server=self.spec.name, port=current.port,
+                directory=str(self.directory),
+            )
         self._ensure_database(current.port)
         return current
 
@@ -422,11 +469,11 @@ class LocalServer:
             host="127.0.0.1",
             port=int(port or 0),
             database="postgres",
-            user=self.settings.warehouse_user,
+            user=self.spec.user,
             local=True,
         )
-        with open_connection(target, self.settings, autocommit=True) as conn:
-            name = self.settings.warehouse_database
+        with open_connection(target, self.spec.password, autocommit=True) as conn:
+            name = self.spec.database
             exists = conn.execute(
                 "select 1 from pg_database where datname = %s", (name,)
             ).fetchone()
@@ -441,7 +488,7 @@ class LocalServer:
         self._run(
             [str(find_bindir() / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"]
         )
-        log_event(_log, "warehouse.stopped", directory=str(self.directory))
+        log_event(_log, "warehouse.stopped", server=self.spec.name, directory=str(self.directory))
         return True
 
 
@@ -497,9 +544,16 @@ def require_target(settings: Settings) -> WarehouseTarget:
 _PASSWORD_ERROR = re.compile(r"password authentication failed|no password supplied", re.I)
 
 
-def open_connection(target: WarehouseTarget, settings: Settings, *, autocommit: bool = False):
-    """Open a psycopg connection; failures become :class:`WarehouseError` without the password."""
+def open_connection(
+    target: WarehouseTarget, settings: Settings | SecretStr, *, autocommit: bool = False
+):
+    """Open a psycopg connection; failures become :class:`WarehouseError` without the password.
+
+    ``settings`` gives the warehouse password; a server of another spec passes its own password.
+    """
     import psycopg
+
+    password = settings if isinstance(settings, SecretStr) else settings.warehouse_password
 
     try:
         return psycopg.connect(
@@ -507,7 +561,7 @@ def open_connection(target: WarehouseTarget, settings: Settings, *, autocommit: 
             port=target.port,
             dbname=target.database,
             user=target.user,
-            password=settings.warehouse_password.get_secret_value(),
+            password=password.get_secret_value(),
             connect_timeout=10,
             autocommit=autocommit,
             application_name="lakehouse",

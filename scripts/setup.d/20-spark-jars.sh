@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Delta Lake's jars for local Spark, fetched once from Maven Central into the Ivy folder under
+# Delta Lake's jars and the s3a connector (hadoop-aws) for local Spark, fetched once from Maven Central into the Ivy folder under
 # ${LAKEHOUSE_CACHE_DIR:-$HOME/.cache/lakehouse}/ivy. Later Spark sessions put the cached jar files
 # on the classpath directly, so they start offline. Quick (no JVM) once the cache is filled.
 set -euo pipefail

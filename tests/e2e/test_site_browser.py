@@ -96,7 +96,7 @@ def site_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     assert run.returncode == 0, run.stderr[-4000:]
     # The same run again lands nothing new: no Spark, no dbt build, the same dbt docs.
     assert rerun.returncode == 0, rerun.stderr[-4000:]
-    assert re.search(r"transform\s*│\s*skipped", rerun.stdout), rerun.stdout
+    assert re.search(r"transform\s*│\s*skipped", rerun.stderr), rerun.stderr[-4000:]
     settings = Settings(lake_root=root / "lake", _env_file=None)
     site_run = latest_run(settings.lake, "site", "weather")
     assert site_run and site_run["status"] == "ok", site_run

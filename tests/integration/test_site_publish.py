@@ -1,21 +1,20 @@
 """Publishing the weather site to S3, against moto's S3 running as a real HTTP server.
 
-S3 is moto's server mode on a free local port (boto3 reaches it through AWS_ENDPOINT_URL, with
-dummy credentials); gold is the fixture of ``tests/fixtures/site/gold.sql`` published through
-the real write-audit-publish of :mod:`lakehouse.gold`; rendering, upload, the CLI and the
-``site-refresh`` flow are the real ones. dbt docs are skipped (the e2e test generates them).
+S3 is the session's moto server (``aws_stand_in`` in tests/conftest.py; boto3 reaches it
+through AWS_ENDPOINT_URL, with dummy credentials); gold is the fixture of
+``tests/fixtures/site/gold.sql`` published through the real write-audit-publish of
+:mod:`lakehouse.gold`; rendering, upload, the CLI and the ``site-refresh`` flow are the real
+ones. dbt docs are skipped (the e2e test generates them).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import duckdb
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from lakehouse import gold
@@ -30,24 +29,10 @@ MARTS = ["agg_weather_city_summary", "agg_weather_daily", "dim_location", "fct_w
 BUCKET = "lakehouse-dev-site"
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch):
-    """A client on moto with an empty site bucket; boto3 anywhere in-process uses the same."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+def s3(aws_env: str):
+    """A client on the session's moto server with an empty site bucket; boto3 anywhere
+    in-process uses the same."""
     client = boto3.client("s3")
     # The server outlives a test; start each one from an empty bucket.
     if any(b["Name"] == BUCKET for b in client.list_buckets().get("Buckets", [])):
@@ -158,4 +143,9 @@ def test_site_refresh_flow_publishes_to_the_configured_bucket(
     assert result["render"]["cities"] == 4
     assert result["publish"]["uploaded"] == len(_local(published_gold.lake.site))
     assert _objects(s3) == _local(published_gold.lake.site)
-    assert latest_run(published_gold.lake, "site", "weather")["status"] == "ok"
+    from lakehouse.contracts import available_sources
+
+    # One site for every source: each source's status row shows the render.
+    assert {
+        s: latest_run(published_gold.lake, "site", s)["status"] for s in available_sources()
+    } == {s: "ok" for s in available_sources()}

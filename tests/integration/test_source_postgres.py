@@ -183,3 +183,33 @@ def test_a_missing_dsn_and_cdc_are_clear(settings, contract, monkeypatch):
         pg_kind.run(settings, cdc, IngestRequest())
     with pytest.raises(WindowError, match=r"not supported yet: change data capture"):
         pg_kind.check_request(cdc, IngestRequest())
+
+
+def test_track_deletes_lands_each_vanished_key_once_as_a_marker(
+    settings, contract, shop, warehouse_server
+):
+    tables = dict(contract.source.tables)
+    tables["customers"] = tables["customers"].model_copy(update={"track_deletes": True})
+    tracking = contract.model_copy(
+        update={"source": contract.source.model_copy(update={"tables": tables})}
+    )
+    for customer_id, minutes in ((1, 0), (2, 10), (3, 20)):
+        shop.execute(
+            "insert into kinds_pg.customers values (%s, 'c', %s)",
+            [customer_id, T0 + timedelta(minutes=minutes)],
+        )
+    first = pg_kind.run(settings, tracking, IngestRequest())
+    assert first.ok and not _rows(_landed(settings, "customers"))[3:]  # no marker on a first poll
+
+    shop.execute("delete from kinds_pg.customers where customer_id in (2, 3)")
+    deleted = pg_kind.run(settings, tracking, IngestRequest())
+    assert deleted.ok, deleted.failure_message()
+    markers = [r for r in _rows(_landed(settings, "customers")) if r.get("_deleted")]
+    # Dated at the newest watermark the table showed (its own clock), keyed like its rows.
+    assert markers == [
+        {"customer_id": 2, "updated_at": "2025-03-05T12:20:00+00:00", "_deleted": True},
+        {"customer_id": 3, "updated_at": "2025-03-05T12:20:00+00:00", "_deleted": True},
+    ]
+    before = _landed(settings, "customers")
+    quiet = pg_kind.run(settings, tracking, IngestRequest())
+    assert quiet.ok and _landed(settings, "customers") == before  # each deletion lands once

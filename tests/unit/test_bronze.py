@@ -160,8 +160,10 @@ def test_lake_uris_s3_and_layer_buckets() -> None:
     assert uris.landing("weather", "hourly") == "s3://acme-landing/weather/hourly"
     assert uris.state("bronze", "x") == "s3://acme-lake/_state/bronze/x"
     assert not uris.is_local
-    with pytest.raises(ValueError, match="not a single local folder"):
-        _ = uris.lake
+    # The job's run records go to the same lake, through the Lake of these URIs.
+    lake = uris.lake
+    assert lake.uri(lake.bronze("weather__hourly")) == uris.bronze("weather__hourly")
+    assert lake.uri(lake.landing("weather", "hourly")) == uris.landing("weather", "hourly")
     assert is_uri("s3://b/k") and not is_uri("/tmp/lake") and not is_uri("lake")
 
 

@@ -354,6 +354,43 @@ def test_without_fares_marts_there_is_no_fares_page(settings: Settings, gold) ->
     assert "fares.html" not in (settings.lake.site / "index.html").read_text(encoding="utf-8")
 
 
+FLEET_SQL = """
+create table agg_fleet_performance_daily as select * from (values
+    ('aerial', date '2026-01-04', 5, 251.25, 301.5, 1500.0, 2100.25, 10.5, 15.75),
+    ('maritime', date '2026-01-04', 4, 1500.0, 1900.0, 300.0, 500.0, 12.0, 18.0),
+    ('aerial', date '2026-01-03', 5, 240.0, 290.0, 1400.0, 2000.0, 11.0, 16.0)
+) as t(unit_type, stat_date, unit_count, fuel_per_100km_mean, fuel_per_100km_p90,
+       distance_km_mean, distance_km_p90, hours_active_mean, hours_active_p90);
+"""
+
+
+def test_fleet_page_shows_count_mean_and_p90_per_unit_type_and_day(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = make_gold(tmp_path / "gold.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute(FLEET_SQL)
+    build_site(settings, query=duckdb_query(path), dbt_docs=False)
+    site = settings.lake.site
+    assert 'href="fleet.html"' in (site / "index.html").read_text(encoding="utf-8")
+    html = (site / "fleet.html").read_text(encoding="utf-8")
+    tables = tables_of(html)
+    assert tables["fleet-latest"] == [
+        ["aerial", "2026-01-04", "5", "251.2", "301.5", "1500.0", "2100.2", "10.50", "15.75"],
+        ["maritime", "2026-01-04", "4", "1500.0", "1900.0", "300.0", "500.0", "12.00", "18.00"],
+    ]
+    assert [row[:2] for row in tables["fleet-days"]] == [
+        ["aerial", "2026-01-04"], ["maritime", "2026-01-04"], ["aerial", "2026-01-03"]
+    ]
+    assert "https://" not in html and "http://" not in html
+
+
+def test_without_the_fleet_mart_there_is_no_fleet_page(settings: Settings, gold) -> None:
+    build_site(settings, query=gold, dbt_docs=False)
+    assert not (settings.lake.site / "fleet.html").exists()
+    assert "fleet.html" not in (settings.lake.site / "index.html").read_text(encoding="utf-8")
+
+
 ARRIVALS_SQL = """
 create table agg_arrivals_monthly as select * from (values
     (2016, 4, 'SFR', 'SAN FRANCISCO, CA', 'Business', 3),

@@ -132,4 +132,32 @@ module "orchestration" {
   tags                        = local.tags
 }
 
+# The fleet's operational PostgreSQL: reach from the polling flow runs, and (when enabled) its
+# change data capture as Kafka Connect with Debezium on the orchestration cluster.
+module "fleet_database" {
+  source = "../../modules/source_database"
+
+  name                       = local.name
+  source_name                = "fleet"
+  database_cidr_blocks       = var.fleet_database_cidr_blocks
+  database_port              = var.fleet_database_port
+  database_security_group_id = var.fleet_database_security_group_id
+  client_security_group_ids  = [module.network.workloads_security_group_id]
+
+  create_capture      = var.enable_fleet_capture
+  vpc_id              = module.network.vpc_id
+  vpc_cidr            = module.network.vpc_cidr
+  subnet_ids          = module.network.private_subnet_ids
+  ecs_cluster_arn     = module.orchestration.cluster_arn
+  capture_image       = var.fleet_capture_image
+  dsn_secret_arn      = lookup(module.orchestration.source_secret_arns, "fleet", null)
+  kms_key_arn         = module.storage.kms_key_arn
+  ecr_repository_arns = var.ecr_repository_arns
+  kafka_cluster_arn   = var.fleet_capture_kafka_cluster_arn
+  kafka_bootstrap     = var.fleet_capture_kafka_bootstrap
+  kafka_cidr_blocks   = [module.network.vpc_cidr]
+  log_retention_days  = var.log_retention_days
+  tags                = local.tags
+}
+
 data "aws_region" "current" {}

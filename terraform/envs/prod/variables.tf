@@ -187,7 +187,7 @@ variable "work_pool_name" {
 }
 
 variable "worker_image" {
-  description = "Container image of the Prefect worker."
+  description = "Container image of the Prefect worker and its flow runs (the project's Dockerfile, pushed to ECR)."
   type        = string
   default     = "prefecthq/prefect:3.8.8-python3.11"
 }
@@ -219,5 +219,54 @@ variable "source_secrets" {
     flights = {
       description = "Amadeus API key and secret of the flights source: JSON {\"client_id\": ..., \"client_secret\": ...}, put out of band."
     }
+    fleet = {
+      description = "Connection string of the fleet's operational PostgreSQL: JSON {\"pg_dsn\": ...}, put out of band."
+    }
   }
+}
+
+################################################################################
+# Fleet operational database (source fleet)
+################################################################################
+
+variable "fleet_database_cidr_blocks" {
+  description = "CIDR blocks of the fleet's operational PostgreSQL, reached from the polling flow runs; empty until it is known."
+  type        = list(string)
+  default     = []
+}
+
+variable "fleet_database_port" {
+  description = "PostgreSQL port of the fleet database."
+  type        = number
+  default     = 5432
+}
+
+variable "fleet_database_security_group_id" {
+  description = "Security group of the fleet database to open to the lakehouse (an RDS instance), or null."
+  type        = string
+  default     = null
+}
+
+variable "enable_fleet_capture" {
+  description = "Controls if the fleet's change data capture (Kafka Connect with Debezium on ECS) is created; off while the contract polls."
+  type        = bool
+  default     = false
+}
+
+variable "fleet_capture_image" {
+  description = "Image of Kafka Connect with the Debezium PostgreSQL connector for the fleet capture."
+  type        = string
+  default     = null
+}
+
+variable "fleet_capture_kafka_cluster_arn" {
+  description = "ARN of the MSK cluster the fleet's change events go to."
+  type        = string
+  default     = null
+}
+
+variable "fleet_capture_kafka_bootstrap" {
+  description = "Bootstrap brokers (IAM) of that MSK cluster."
+  type        = string
+  default     = null
 }

@@ -60,7 +60,7 @@ variable "work_pool_name" {
 }
 
 variable "worker_image" {
-  description = "Container image of the worker; it needs prefect and prefect-aws installed (build one from this project for private ECR)."
+  description = "Container image of the worker and its flow runs: the project's Dockerfile, built and pushed to ECR (any image with prefect and prefect-aws runs the worker alone)."
   type        = string
   default     = "prefecthq/prefect:3.8.8-python3.11"
 }

