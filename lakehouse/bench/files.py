@@ -93,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     meter = Meter()
     meter.attach_jvm(find_jvm_pid(spark))
     results = []
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.output_dir / f"files-{stamp}.json"
     for name, rows in scales:
         result = run_scale(spark, meter, args.work_dir, name, int(rows), months)
         results.append(result)
@@ -102,11 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"peak {result['steps']['land']['peak_rss_mib']} MiB; "
               f"bronze {bronze['wall_s']} s, JVM peak {bronze['jvm_peak_rss_mib']} MiB, "
               f"Python worker peak {bronze['python_worker_peak_rss_mib']} MiB", flush=True)
+        # Written after every scale: a run stopped at 100x keeps the smaller scales' figures.
+        out.write_text(json.dumps({"machine": machine_info(), "results": results}, indent=2))
     spark.stop()
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = args.output_dir / f"files-{stamp}.json"
-    out.write_text(json.dumps({"machine": machine_info(), "results": results}, indent=2))
     print(f"results: {out}")
     return 0
 
