@@ -114,6 +114,28 @@ where stat_date > (select max(stat_date) from {FLEET_MART}) - interval 14 day
 order by stat_date desc, unit_type
 """
 
+# The arrivals marts; the arrivals page exists only when published gold has them.
+ARRIVALS_MART = "agg_arrivals_monthly"
+ARRIVALS_PRESENT_SQL = f"""
+select count(*) from information_schema.tables where table_name = '{ARRIVALS_MART}'
+"""
+
+# Per month and port, arrivals by visa category, with the port city's average temperature.
+ARRIVALS_SQL = f"""
+select a.arrival_year, a.arrival_month, a.port_code, a.port_name,
+       sum(case when a.visa_category = 'Business' then a.arrivals else 0 end) as business,
+       sum(case when a.visa_category = 'Pleasure' then a.arrivals else 0 end) as pleasure,
+       sum(case when a.visa_category = 'Student' then a.arrivals else 0 end) as student,
+       sum(a.arrivals) as arrivals,
+       max(t.avg_temperature_c) as avg_temperature_c
+from {ARRIVALS_MART} as a
+left join agg_arrivals_port_temperature as t
+    on t.arrival_year = a.arrival_year and t.arrival_month = a.arrival_month
+    and t.port_code = a.port_code
+group by a.arrival_year, a.arrival_month, a.port_code, a.port_name
+order by a.arrival_year desc, a.arrival_month desc, arrivals desc, a.port_code
+"""
+
 # WMO weather interpretation codes as Open-Meteo documents them.
 WMO_CODES = {
     0: "Clear sky",
@@ -308,6 +330,8 @@ class SiteContent:
     quality: QualityReport = field(default_factory=QualityReport)
     fares: FaresContent | None = None
     events: EventsContent | None = None
+    # Arrivals per month and port (agg_arrivals_monthly), when gold has them.
+    arrivals: list[dict[str, Any]] | None = None
     fleet: FleetContent | None = None
 
     @property
@@ -453,6 +477,14 @@ def collect_fleet(query: QueryFn) -> FleetContent | None:
     return FleetContent(days=_records(query, FLEET_DAYS_SQL))
 
 
+def collect_arrivals(query: QueryFn) -> list[dict[str, Any]] | None:
+    """The arrivals page's rows; None when published gold has no arrivals marts."""
+    _, rows = query(ARRIVALS_PRESENT_SQL)
+    if not rows or not rows[0][0]:
+        return None
+    return _records(query, ARRIVALS_SQL)
+
+
 def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
     """Read the marts and run records the site shows.
 
@@ -475,5 +507,6 @@ def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
         quality=collect_quality(lake),
         fares=collect_fares(query),
         events=collect_events(query),
+        arrivals=collect_arrivals(query),
         fleet=collect_fleet(query),
     )

@@ -35,6 +35,8 @@ EVENTS_PAGE = "events.html"
 CLUSTER_COLOURS = (
     "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000",
 )  # fmt: skip
+# Arrivals by month, port and visa category, when gold has the immigration marts.
+ARRIVALS_PAGE = "arrivals.html"
 # Fleet performance per unit type and day, when gold has the fleet dashboard mart.
 FLEET_PAGE = "fleet.html"
 # Great Expectations' raw Data Docs, copied without external resources (lakehouse.site.data_docs).
@@ -102,6 +104,7 @@ def render_index(content: SiteContent, *, has_dbt_docs: bool, has_raw_data_docs:
             quality=QUALITY_PAGE,
             fares=FARES_PAGE if content.fares is not None else None,
             events=EVENTS_PAGE if content.events is not None else None,
+            arrivals=ARRIVALS_PAGE if content.arrivals is not None else None,
             fleet=FLEET_PAGE if content.fleet is not None else None,
             raw_data_docs=f"{DATA_DOCS_DIR}/index.html" if has_raw_data_docs else None,
             assets=ASSETS_DIR,
@@ -168,6 +171,16 @@ def render_fleet(content: SiteContent) -> str:
     )
 
 
+def render_arrivals(content: SiteContent) -> str:
+    """The HTML of the arrivals page (``content.arrivals`` must be set)."""
+    assert content.arrivals is not None, "no arrivals in published gold"
+    return (
+        _environment()
+        .get_template(ARRIVALS_PAGE)
+        .render(arrivals=content.arrivals, quality=QUALITY_PAGE, assets=ASSETS_DIR)
+    )
+
+
 def render_quality(report: QualityReport, *, raw_data_docs: Path | None = None) -> str:
     """The HTML of the "Quality gates" page: every gate of the last transform.
 
@@ -228,6 +241,10 @@ def render_pages(
         events = out_dir / EVENTS_PAGE
         events.write_text(render_events(content), encoding="utf-8")
         pages.append(events)
+    if content.arrivals is not None:
+        arrivals = out_dir / ARRIVALS_PAGE
+        arrivals.write_text(render_arrivals(content), encoding="utf-8")
+        pages.append(arrivals)
     if content.fleet is not None:
         fleet = out_dir / FLEET_PAGE
         fleet.write_text(render_fleet(content), encoding="utf-8")
