@@ -61,6 +61,10 @@ lint: setup-lint ## Lint Python, check the lock file, the Dockerfile, Terraform 
 bench: setup-demo ## Benchmark cost against data size, with a DuckDB baseline (see docs/benchmarks.md)
 	$(UV) run --frozen lakehouse bench --update-docs
 
+.PHONY: bench-files
+bench-files: setup-demo ## Benchmark the SAS7BDAT files path (I94 months -> landing -> bronze) at 1x and 100x
+	$(UV) run --frozen python -m lakehouse.bench.files --scale 1x=2500 --scale 100x=250000
+
 .PHONY: clean
 clean: ## Remove the local lake and caches (keeps downloaded jars and tools)
 	rm -rf .lake .pytest_cache dbt_project/target dbt_project/logs

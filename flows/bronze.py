@@ -47,6 +47,25 @@ def landing_to_bronze(source: str, entity: str, settings: Settings) -> dict[str,
     return result
 
 
+@task(name="topic-to-bronze", task_run_name="bronze-{source}-stream", cache_policy=NO_CACHE)
+def topic_to_bronze(source: str, settings: Settings, follow: bool = False) -> list[dict[str, Any]]:
+    """Run the streaming bronze job of a source whose records arrive on a Kafka topic."""
+    from lakehouse.kafka import ensure_bootstrap
+    from spark.kafka_to_bronze import run
+    from spark.session import get_session
+
+    results = run(
+        lambda: get_session(settings, f"bronze-{source}"),
+        settings.lake,
+        source,
+        bootstrap=ensure_bootstrap(settings),
+        follow=follow,
+        interval_s=settings.stream_interval_s,
+        max_records_per_batch=settings.stream_max_records_per_batch,
+    )
+    return [asdict(r) for r in results]
+
+
 # ---------------------------------------------------------------- Flow
 
 
@@ -54,7 +73,9 @@ def bronze_flow(source: str) -> Flow:
     """Build the ``<source>-bronze`` flow of a contract (one task per entity)."""
     contract = load_contract(source)
 
-    def run_bronze(entities: list[str] | None = None, lake_root: str | None = None) -> list[dict]:
+    def run_bronze(
+        entities: list[str] | None = None, lake_root: str | None = None, follow: bool = False
+    ) -> list[dict]:
         settings = get_settings(lake_root=lake_root)
         chosen = entities or list(contract.entities)
         unknown = sorted(set(chosen) - set(contract.entities))
@@ -62,13 +83,25 @@ def bronze_flow(source: str) -> Flow:
             raise ValueError(
                 f"contract {source!r} has no entities {unknown}; it has {sorted(contract.entities)}"
             )
-        return [call(landing_to_bronze, source, entity, settings) for entity in chosen]
+        results: list[dict] = []
+        if contract.topic:
+            # The topic's entities load through the streaming job (it lands the records first).
+            streamed = contract.entities_reading(contract.topic_landing())
+            if set(chosen) & set(streamed):
+                streamed_results = call(topic_to_bronze, source, settings, follow)
+                results += [r for r in streamed_results if r["entity"] in chosen]
+            chosen = [e for e in chosen if e not in streamed]
+        elif follow:
+            raise ValueError(f"source {source!r} has no Kafka topic: --follow needs one")
+        return results + [call(landing_to_bronze, source, entity, settings) for entity in chosen]
 
     run_bronze.__doc__ = (
         f"Load new landing objects of source {source!r} into bronze, one task per entity.\n\n"
+        "A source whose records arrive on a Kafka topic runs the streaming job instead.\n\n"
         "Args:\n"
         "    entities: entities to load (default: every entity of the contract).\n"
         "    lake_root: lake folder or URI (default: LAKEHOUSE_LAKE_ROOT).\n"
+        "    follow: keep reading the topic until stopped (topic sources only).\n"
     )
     return flow(name=f"{source}-bronze", log_prints=True, on_failure=[on_flow_failure])(run_bronze)
 

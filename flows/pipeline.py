@@ -241,6 +241,17 @@ def _has_date_window(source: str) -> bool:
     return getattr(load_contract(source).source, "window", None) is not None
 
 
+# A stream is followed by its own ingest deployment; the refresh only catches up this long.
+STREAM_CATCH_UP_S = 60.0
+
+
+def _stream_bound(source: str) -> dict[str, float]:
+    """``max_seconds`` for a stream source (it would otherwise follow the stream forever)."""
+    if load_contract(source).source.kind == "stream":
+        return {"max_seconds": STREAM_CATCH_UP_S}
+    return {}
+
+
 def _run_all(
     run_step: Callable[..., Any],
     sources: list[str],
@@ -274,7 +285,8 @@ def _run_all(
                     key_suffix="backfill",
                 )
             if recent or not dated:
-                run_step("ingest", source, *target, base_url=base_url)
+                bound = _stream_bound(source)
+                run_step("ingest", source, *target, base_url=base_url, **bound)
     for step, module, attribute in FINAL_STEPS:
         run_step(step, None, module, attribute, sources=sources)
 

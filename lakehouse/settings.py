@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # Spark
     spark_master: str = Field("local[2]", description="Spark master URL for local runs.")
     spark_driver_memory: str = Field("2g", description="Spark driver memory for local runs.")
+    stream_max_records_per_batch: int = Field(
+        50_000, ge=1, description="Records per micro-batch of the streaming bronze job."
+    )
+    stream_interval_s: float = Field(
+        5.0, gt=0, description="Seconds between micro-batches of `lakehouse bronze --follow`."
+    )
 
     # Warehouse (PostgreSQL locally, Redshift in AWS)
     warehouse_host: str = Field("127.0.0.1", description="Warehouse host.")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a purpose needs, by running its steps from scripts/setup.d in file order:
 #
-#   scripts/setup.sh demo    what `make demo` runs: Delta's jars for local Spark
+#   scripts/setup.sh demo    what `make demo` runs: the jars of local Spark (Delta, Kafka
+#                            connector) and of the Kafka broker, the map's world outlines
 #   scripts/setup.sh lint    what `make lint` runs: Terraform (built from source) and checkov
 #   scripts/setup.sh test    what `make test` runs: all of the above plus the Debian packages
 #                            the tests start for real (PostgreSQL, psqlODBC, Chromium) and
@@ -18,9 +19,9 @@ cd "$(dirname "$0")/.."
 # The steps of each purpose (file names in scripts/setup.d). A new step goes into every purpose
 # that needs it; tests/unit/test_setup_purposes.py checks that each step has at least one.
 declare -A STEPS=(
-  [demo]="20-spark-jars.sh"
+  [demo]="20-spark-jars.sh 25-kafka-jars.sh 35-world-atlas.sh"
   [lint]="30-terraform.sh 40-checkov.sh"
-  [test]="10-system-packages.sh 20-spark-jars.sh 25-kafka-jars.sh 30-terraform.sh 40-checkov.sh"
+  [test]="10-system-packages.sh 20-spark-jars.sh 25-kafka-jars.sh 30-terraform.sh 35-world-atlas.sh 40-checkov.sh"
 )
 
 usage() {

@@ -25,7 +25,9 @@ EVENT_COLUMN = "_event_local"
 VERSION_COLUMN = "_version"
 OP_COLUMN = "_op"
 
-TABLE_LAYOUTS = ("csv", "parquet", "sas7bdat", "text")
+TABLE_LAYOUTS = ("csv", "parquet", "sas7bdat", "text", "sas_formats")
+# Table layouts whose large files are read by several tasks, each a range of rows.
+SPLIT_LAYOUTS = ("sas7bdat",)
 
 
 def raw(name: str) -> str:

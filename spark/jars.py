@@ -12,6 +12,9 @@ pyspark ships (3.3.4 for Spark 3.5.5; it brings the AWS SDK bundle it was built 
 set. Local sessions always put both on the classpath (a running JVM cannot take more jars, and
 one process may use a local lake and then one in S3); ``--delta-only`` fills just Delta's.
 
+Spark's Kafka connector (Structured Streaming from a topic, :mod:`spark.kafka_to_bronze`) is in
+that second set too, for the same reason.
+
 ``python -m spark.jars`` fills the cache (``scripts/setup.d/20-spark-jars.sh``).
 """
 
@@ -49,9 +52,22 @@ def s3_package() -> str:
     return f"org.apache.hadoop:hadoop-aws:{hadoop_version()}"
 
 
+# Spark's Kafka connector of the pinned Spark's minor line. Not the wheel's own patch version:
+# the 3.5.5 connector jar is missing from the Maven Central copy the project's setup can reach,
+# and a connector built against an earlier patch of the same line runs on a later Spark (it only
+# uses APIs that line keeps stable); EMR ships its own matching connector.
+KAFKA_CONNECTOR_VERSION = "3.5.3"
+
+
+def kafka_package() -> str:
+    """Maven coordinate of Spark's Kafka connector (Structured Streaming source and sink)."""
+    return f"org.apache.spark:spark-sql-kafka-0-10_{SCALA_VERSION}:{KAFKA_CONNECTOR_VERSION}"
+
+
 def packages(s3: bool = False) -> list[str]:
-    """The Maven coordinates of a local session: Delta, plus the ``s3a`` connector for S3."""
-    return [delta_package(), s3_package()] if s3 else [delta_package()]
+    """The Maven coordinates of a local session: Delta, plus the ``s3a`` connector for S3 and
+    the Kafka connector (the full set every local session loads)."""
+    return [delta_package(), s3_package(), kafka_package()] if s3 else [delta_package()]
 
 
 def cache_dir() -> Path:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -374,27 +375,36 @@ def read_tables(batches: Iterable[Any], spec: ReadSpec) -> Iterator[Any]:
     """``mapInPandas`` body for table layouts: (path, document) rows -> one row per record."""
     columns = table_columns(spec)
     for batch in batches:
-        for path, document in zip(batch["path"], batch["document"], strict=True):
-            yield from table_frames(str(path), bool(document), spec, columns)
+        parts = batch["parts"] if "parts" in batch else [1] * len(batch)
+        part_numbers = batch["part"] if "part" in batch else [0] * len(batch)
+        for path, document, part, count in zip(
+            batch["path"], batch["document"], part_numbers, parts, strict=True
+        ):
+            yield from table_frames(
+                str(path), bool(document), spec, columns, int(part), int(count)
+            )
 
 
-def table_frames(path: str, document: bool, spec: ReadSpec, columns: list[str]) -> Iterator[Any]:
-    """The records of one object as pandas frames of raw text, or one row with its problem."""
+def table_frames(
+    path: str, document: bool, spec: ReadSpec, columns: list[str], part: int = 0, parts: int = 1
+) -> Iterator[Any]:
+    """The records of one object (or of its ``part`` of ``parts`` row ranges, for layouts that
+    split) as pandas frames of raw text, or one row with its problem (told by part 0 alone)."""
     import pandas as pd
 
     try:
         opened = open_landed(path, document)
         with _local_copy(opened) as local:
             meta = _meta(path, opened.envelope, spec)
-            position = 0
-            for chunk in _table_chunks(local, spec):
+            for position, chunk in _table_chunks(local, spec, part, parts):
                 frame = pd.DataFrame(chunk, columns=list(spec.values))
                 for name, value in meta.items():
                     frame[name] = value
                 frame["_pos"] = range(position, position + len(frame))
-                position += len(frame)
                 yield frame[columns]
     except ObjectProblem as problem:
+        if part and problem.field != "body":
+            return  # an object-level problem: part 0 reports it once
         envelope = _peek_envelope(path, document) if problem.field != "object" else None
         row = {**_problem_row(path, envelope, spec, problem), "_pos": None}
         yield _frames([row], columns)
@@ -446,18 +456,28 @@ def _columns_present(available: list[str], spec: ReadSpec, what: str) -> None:
             )
 
 
-def _table_chunks(local: str, spec: ReadSpec) -> Iterator[dict[str, list[str | None]]]:
+def _table_chunks(
+    local: str, spec: ReadSpec, part: int = 0, parts: int = 1
+) -> Iterator[tuple[int, dict[str, list[str | None]]]]:
+    """(position of the chunk's first record in the file, the chunk's values) per chunk."""
     kind = spec.layout["type"]
+    if kind == "sas7bdat":
+        yield from _sas_chunks(local, spec, part, parts)
+        return
     if kind == "csv":
-        yield from _csv_chunks(local, spec)
+        chunks = _csv_chunks(local, spec)
     elif kind == "parquet":
-        yield from _parquet_chunks(local, spec)
-    elif kind == "sas7bdat":
-        yield from _sas_chunks(local, spec)
+        chunks = _parquet_chunks(local, spec)
     elif kind == "text":
-        yield from _text_chunks(local, spec)
+        chunks = _text_chunks(local, spec)
+    elif kind == "sas_formats":
+        chunks = _sas_format_chunks(local, spec)
     else:
         raise ValueError(f"layout {kind!r} is not a table layout")
+    position = 0
+    for chunk in chunks:
+        yield position, chunk
+        position += len(next(iter(chunk.values()), []))
 
 
 def _pick(records: dict[str, list[Any]], spec: ReadSpec, size: int) -> dict[str, list[Any]]:
@@ -553,26 +573,96 @@ def _arrow_text(column: Any) -> list[Any]:
     return [render(v) for v in column.to_pylist()]
 
 
-def _sas_chunks(local: str, spec: ReadSpec) -> Iterator[dict[str, list[Any]]]:
-    import pandas as pd
+def _sas_chunks(
+    local: str, spec: ReadSpec, part: int = 0, parts: int = 1
+) -> Iterator[tuple[int, dict[str, list[Any]]]]:
+    """Rows of a SAS7BDAT file read with ReadStat (pyreadstat), the ``part``-th of ``parts``
+    equal row ranges, ``TABLE_CHUNK_ROWS`` at a time (ReadStat seeks to a row offset, so the
+    parts of one file are read by separate tasks in parallel)."""
+    import codecs
 
+    import pyreadstat
+
+    # ReadStat takes iconv names: "latin-1" is spelt "iso8859-1" there.
     try:
-        reader = pd.read_sas(
-            local, format="sas7bdat", encoding=spec.encoding, chunksize=TABLE_CHUNK_ROWS
-        )
-    except Exception as exc:  # pandas raises bare ValueError/struct errors on a bad header
+        encoding = codecs.lookup(spec.encoding).name
+    except LookupError:
+        raise ObjectProblem("body", f"unknown encoding {spec.encoding!r}") from None
+    try:
+        _, meta = pyreadstat.read_sas7bdat(local, metadataonly=True, encoding=encoding)
+    except Exception as exc:  # ReadstatError/PyreadstatError on a truncated or foreign file
+        if part:
+            return  # the file's problem, told once by part 0
         raise ObjectProblem("body", f"unreadable sas7bdat file: {exc}") from None
-    with reader:
-        _columns_present([str(c) for c in reader.column_names], spec, "sas7bdat file")
-        while True:
-            try:
-                chunk = reader.read(TABLE_CHUNK_ROWS)
-            except Exception as exc:  # a truncated or corrupt page
-                raise ObjectProblem("body", f"unreadable sas7bdat file: {exc}") from None
-            if chunk is None or len(chunk) == 0:
-                return
-            records = {str(c): _series_text(chunk[c]) for c in chunk.columns}
-            yield _pick(records, spec, len(chunk))
+    names = [str(c) for c in meta.column_names]
+    _columns_present(names, spec, "sas7bdat file")
+    wanted = sorted({p.split(".")[0] for p in spec.values.values()} & set(names))
+    total = int(meta.number_rows or 0)
+    start, end = total * part // parts, total * (part + 1) // parts
+    for offset in range(start, end, TABLE_CHUNK_ROWS):
+        limit = min(TABLE_CHUNK_ROWS, end - offset)
+        try:
+            chunk, _ = pyreadstat.read_sas7bdat(
+                local, row_offset=offset, row_limit=limit, usecols=wanted or None,
+                encoding=encoding,
+            )
+        except Exception as exc:  # a truncated or corrupt page
+            raise ObjectProblem("body", f"unreadable sas7bdat file: {exc}") from None
+        records = {str(c): _sas_text(chunk[c]) for c in chunk.columns}
+        yield offset, _pick(records, spec, len(chunk))
+
+
+def _sas_text(series: Any) -> list[str | None]:
+    """A SAS column as raw text: blank strings are SAS's missing character value."""
+    values = _series_text(series)
+    if series.dtype == object:
+        return [v.rstrip() or None if isinstance(v, str) else v for v in values]
+    return values
+
+
+# `value <name>` ... `;` blocks of a PROC FORMAT program, comments removed first.
+_FORMAT_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_FORMAT_BLOCK = re.compile(r"\bvalue\s+(\$?[A-Za-z_][A-Za-z0-9_]*)(.*?);", re.S | re.I)
+_FORMAT_ENTRY = re.compile(
+    r"(?P<code>'[^']*'|\"[^\"]*\"|[^\s=;'\"]+)\s*=\s*(?P<label>'[^']*'|\"[^\"]*\"|[^\r\n;]*)"
+)
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    return text.strip()
+
+
+def sas_format_rows(text: str) -> Iterator[tuple[str, str, str]]:
+    """(format name, code, label) of every entry of the ``value`` lists of a SAS PROC FORMAT
+    program: names lowercased without the ``$`` of character formats, codes and labels without
+    quotes and padding."""
+    for block in _FORMAT_BLOCK.finditer(_FORMAT_COMMENT.sub(" ", text)):
+        name = block.group(1).lstrip("$").lower()
+        for entry in _FORMAT_ENTRY.finditer(block.group(2)):
+            yield name, _unquote(entry.group("code")), _unquote(entry.group("label"))
+
+
+def _sas_format_chunks(local: str, spec: ReadSpec) -> Iterator[dict[str, list[Any]]]:
+    with open(local, "rb") as fh:
+        data = fh.read()
+    try:
+        text = data.decode(spec.encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise ObjectProblem("body", f"file is not valid {spec.encoding} text") from None
+    rows = list(sas_format_rows(text))
+    if not rows:
+        raise ObjectProblem("body", "no PROC FORMAT value list found", record=_prefix(data))
+    for start in range(0, len(rows), TABLE_CHUNK_ROWS):
+        part = rows[start : start + TABLE_CHUNK_ROWS]
+        records = {
+            "format": [r[0] for r in part],
+            "code": [r[1] for r in part],
+            "label": [r[2] for r in part],
+        }
+        yield _pick(records, spec, len(part))
 
 
 def _text_chunks(local: str, spec: ReadSpec) -> Iterator[dict[str, list[Any]]]:

@@ -55,10 +55,20 @@ def _epoch(check: Check, value: Column) -> Column:
     return F.date_add(F.lit(_SAS_EPOCH).cast("date"), days).cast("timestamp")
 
 
+def _hemisphere(value: Column) -> Column:
+    """``57.05N``/``10.33E`` as signed degrees (S and W negative); null when not that shape."""
+    text = F.upper(F.trim(value))
+    number = F.regexp_extract(text, r"^([0-9]+(\.[0-9]*)?)\s*[NSEW]$", 1)
+    degrees = F.when(number != "", number.cast("double"))
+    return F.when(text.endswith("S") | text.endswith("W"), -degrees).otherwise(degrees)
+
+
 def typed_value(check: Check, value: Column) -> Column:
     """The typed value of ``value`` for ``check``, or null when it is not a valid one."""
     kind = check.type
     if kind == "double":
+        if check.format == "hemisphere":
+            return _hemisphere(value)
         return value.cast("double")
     if kind == "integer":
         # A plain cast would truncate 3.7 to 3; only whole numbers in int range are integers.

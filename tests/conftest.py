@@ -7,7 +7,8 @@ subprocesses reach the same server through ``PREFECT_API_URL`` so none of them s
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,78 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def settings(tmp_path: Path) -> Settings:
     """Local-profile settings on a temporary lake."""
     return Settings(lake_root=tmp_path / "lake", _env_file=None)
+
+
+# ---------------------------------------------------------------- Kafka (integration and e2e)
+
+
+@dataclass(frozen=True)
+class KafkaBroker:
+    """The session's Kafka broker: where it runs and the settings of its lake."""
+
+    settings: Settings
+    bootstrap: str
+    cache_dir: Path  # where its jars are, for tests that restart it under an emptied env
+
+    @property
+    def lake_root(self) -> Path:
+        return self.settings.lake_root
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """One real Kafka broker (KRaft, one node) for the test session, stopped at the end.
+
+    It runs in a lake of its own; tests reach it through ``kafka_broker.bootstrap``. The jars
+    come from the cache filled by setup (fetched here only if setup did not run).
+    """
+    from lakehouse.kafka.broker import LocalBroker
+    from lakehouse.kafka.jars import cache_dir, ensure_jars
+
+    ensure_jars()
+    settings = Settings(lake_root=tmp_path_factory.mktemp("kafka-lake"), _env_file=None)
+    broker = LocalBroker(settings)
+    status = broker.start()
+    try:
+        yield KafkaBroker(settings, bootstrap=status.bootstrap or "", cache_dir=cache_dir())
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def kafka_env(kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch) -> KafkaBroker:
+    """Point this test's environment (LAKEHOUSE_LAKE_ROOT, the jar cache) at the session broker."""
+    monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(kafka_broker.lake_root))
+    monkeypatch.setenv("LAKEHOUSE_CACHE_DIR", str(kafka_broker.cache_dir))
+    monkeypatch.delenv("LAKEHOUSE_KAFKA_BOOTSTRAP", raising=False)
+    return kafka_broker
+
+
+@pytest.fixture(scope="session")
+def own_topic_contracts() -> Callable[[Path], Path]:
+    """Copy the registered contracts into a folder, giving every Kafka topic a unique suffix.
+
+    Tests share one broker; a test that runs a source through its topic must not read records
+    another test produced (``LAKEHOUSE_CONTRACTS_DIR`` = the returned folder).
+    """
+    import uuid
+
+    import yaml
+
+    from lakehouse.contracts import CONTRACTS_DIR
+
+    def copy(folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        suffix = uuid.uuid4().hex[:8]
+        for path in CONTRACTS_DIR.glob("*.yml"):
+            text = path.read_text(encoding="utf-8")
+            topic = (yaml.safe_load(text).get("source") or {}).get("topic")
+            if topic:
+                text = text.replace(f"topic: {topic}", f"topic: {topic}.{suffix}")
+            (folder / path.name).write_text(text, encoding="utf-8")
+        return folder
+
+    return copy
 
 
 @pytest.fixture(scope="session")

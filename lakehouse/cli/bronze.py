@@ -15,7 +15,10 @@ import typer
 from lakehouse.cli._console import quiet_console
 from lakehouse.contracts import available_sources
 
-EPILOG = "Examples: lakehouse bronze weather  |  lakehouse bronze weather --lake-root /tmp/lake"
+EPILOG = (
+    "Examples: lakehouse bronze weather  |  lakehouse bronze weather --lake-root /tmp/lake  |  "
+    "lakehouse bronze events --follow"
+)
 
 
 def _complete_source(incomplete: str) -> list[str]:
@@ -54,14 +57,31 @@ def bronze(
             "--verbose", help="Also show Prefect's own output (always kept in <lake>/_state/logs)."
         ),
     ] = False,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Sources on a Kafka topic: keep reading it (a micro-batch every few seconds) "
+            "until stopped, instead of what is on the topic now.",
+        ),
+    ] = False,
 ) -> None:
     """Load new landing objects of SOURCE into bronze (Spark); rejected rows go to quarantine.
-    With nothing new it starts no Spark session and commits nothing."""
+    A source whose records arrive on a Kafka topic is read with Spark Structured Streaming
+    (its records also land in landing/). With nothing new it starts no Spark session and
+    commits nothing."""
     known = available_sources()
     if source not in known:
         typer.echo(f"error: unknown source {source!r} (known: {', '.join(known)})", err=True)
         raise typer.Exit(2)
-    _print_summary(source, _run_flow(source, entity, lake_root, verbose))
+    if follow:
+        from lakehouse.contracts import load_contract
+
+        if not load_contract(source).topic:
+            typer.echo(f"error: --follow needs a source on a Kafka topic; {source} has none",
+                       err=True)
+            raise typer.Exit(2)
+    _print_summary(source, _run_flow(source, entity, lake_root, verbose, follow))
 
 
 def _nothing_new(
@@ -84,9 +104,16 @@ def _nothing_new(
     chosen = entities or list(contract.entities)
     if set(chosen) - set(contract.entities):
         return None  # the flow names the unknown entity
-    lake = get_settings(lake_root=lake_root).lake
+    settings = get_settings(lake_root=lake_root)
+    lake = settings.lake
     if any(pending_objects(lake, source, e, contract=contract) != 0 for e in chosen):
         return None
+    if contract.topic:
+        from lakehouse.kafka import bootstrap_servers
+        from spark.kafka_to_bronze import pending_records
+
+        if pending_records(lake, contract, bootstrap_servers(settings)) != 0:
+            return None
 
     def no_session():  # noqa: ANN202
         raise RuntimeError("new landing objects appeared; run the bronze flow again")
@@ -95,11 +122,15 @@ def _nothing_new(
 
 
 def _run_flow(
-    source: str, entities: list[str] | None, lake_root: str | None, verbose: bool = False
+    source: str,
+    entities: list[str] | None,
+    lake_root: str | None,
+    verbose: bool = False,
+    follow: bool = False,
 ) -> list[dict]:
     """Run the source's bronze flow in-process; failures become one clear line and exit 1."""
     try:
-        quick = _nothing_new(source, entities, lake_root)
+        quick = None if follow else _nothing_new(source, entities, lake_root)
     except Exception:  # the flow reports any problem with the lake or contract properly
         quick = None
     if quick is not None:
@@ -109,7 +140,8 @@ def _run_flow(
 
     try:
         with quiet_console("bronze", verbose):
-            data = run_flow(FLOWS[source], entities=entities, lake_root=lake_root)
+            kwargs = {"follow": True} if follow else {}
+            data = run_flow(FLOWS[source], entities=entities, lake_root=lake_root, **kwargs)
     except Exception as exc:  # the orchestrator itself failed: say so, without a traceback
         typer.echo(f"error: bronze {source} could not run: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -32,8 +32,9 @@ def replay_server(
     ] = None,
 ) -> None:
     """Answer the replayed APIs with deterministic data until Ctrl-C: Open-Meteo's /v1/forecast
-    and /v1/archive, and Amadeus' OAuth2 token and /v2/shopping/flight-offers (client id
-    replay-client-id, secret replay-client-secret)."""
+    and /v1/archive, Amadeus' OAuth2 token and /v2/shopping/flight-offers (client id
+    replay-client-id, secret replay-client-secret), and Meetup's RSVP stream /2/rsvps (1,000
+    chunked JSON lines, resumable with ?since_mtime=)."""
     from lakehouse.replay import ReplayServer
     from lakehouse.replay.server import parse_fault
 

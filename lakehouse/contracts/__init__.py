@@ -323,7 +323,8 @@ class ContractField(_Model):
     # decimal only: precision and scale (amounts as strings stay exact).
     precision: int = Field(18, ge=1, le=38)
     scale: int = Field(2, ge=0, le=38)
-    # timestamp/date only: strftime pattern of the text, or epoch_ms / epoch_s / sas_date.
+    # timestamp/date: strftime pattern of the text, or epoch_ms / epoch_s / sas_date;
+    # double: `hemisphere` (57.05N, 10.33W: a number and N/S/E/W, S and W negative).
     format: str | None = None
     unit: str | None = None
     required: bool = True
@@ -436,6 +437,15 @@ class TextLayout(_Model):
     encoding: str = "utf-8"
 
 
+class SasFormatsLayout(_Model):
+    """A SAS ``PROC FORMAT`` program: one record per entry of its ``value`` lists, with
+    ``format`` (the list's name, lowercase, no ``$``), ``code`` and ``label`` (lookup tables
+    such as I94's country and port codes)."""
+
+    type: Literal["sas_formats"]
+    encoding: str = "latin-1"
+
+
 Layout = Annotated[
     ColumnArraysLayout
     | RecordsLayout
@@ -444,7 +454,8 @@ Layout = Annotated[
     | CsvLayout
     | ParquetLayout
     | Sas7bdatLayout
-    | TextLayout,
+    | TextLayout
+    | SasFormatsLayout,
     Field(discriminator="type"),
 ]
 
@@ -565,6 +576,21 @@ class Contract(_Model):
                 "say which with lands_as"
             )
         return names[0]
+
+    @property
+    def topic(self) -> str | None:
+        """The Kafka topic the source's records arrive on (a stream produced to a topic, or a
+        ``kafka`` source), else None: such a source's bronze is the streaming job."""
+        src = self.source
+        if isinstance(src, StreamSource | KafkaSource):
+            return src.topic
+        return None
+
+    def topic_landing(self) -> str:
+        """The landing entity the topic's records land under."""
+        src = self.source
+        lands_as = src.lands_as if isinstance(src, StreamSource | KafkaSource) else None
+        return lands_as or self.default_landing()
 
     def entity(self, name: str) -> Entity:
         try:

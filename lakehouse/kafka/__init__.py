@@ -47,4 +47,32 @@ def bootstrap_servers(settings: Settings) -> str:
     )
 
 
-__all__ = ["BOOTSTRAP_ENV", "KafkaBrokerError", "bootstrap_servers", "configured_bootstrap"]
+def ensure_bootstrap(settings: Settings) -> str:
+    """Like :func:`bootstrap_servers`, but starts the project's local broker when none runs.
+
+    Used by the steps that need Kafka (a stream produced to a topic, the streaming bronze job)
+    so that ``lakehouse run`` works on a fresh checkout; the broker keeps running afterwards
+    (``lakehouse kafka stop``). With ``LAKEHOUSE_KAFKA_BOOTSTRAP`` set nothing is started.
+    """
+    try:
+        return bootstrap_servers(settings)
+    except KafkaBrokerError:
+        pass
+    from lakehouse.kafka.broker import LocalBroker
+    from lakehouse.log import get_logger, log_event
+
+    status = LocalBroker(settings).start()
+    log_event(get_logger("kafka"), "kafka.broker_started", bootstrap=status.bootstrap,
+              folder=str(status.directory))
+    if not status.bootstrap:
+        raise KafkaBrokerError(f"the local broker did not start (log {status.log_file})")
+    return status.bootstrap
+
+
+__all__ = [
+    "BOOTSTRAP_ENV",
+    "KafkaBrokerError",
+    "bootstrap_servers",
+    "configured_bootstrap",
+    "ensure_bootstrap",
+]

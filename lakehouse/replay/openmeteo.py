@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -70,6 +70,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     city: str | None = None
     fault: str | None = None
+    # A streamed answer (chunked, one chunk per item) instead of ``body``; ``cut``: the
+    # connection drops after the last item without ending the chunked body.
+    stream: Iterator[bytes] | None = None
+    cut: bool = False
 
 
 class BadRequest(ValueError):

@@ -1,8 +1,9 @@
 """The replay server: the source APIs' endpoints on a local port, with faults an admin API changes.
 
 One server answers every replayed API by path: Open-Meteo's ``/v1/forecast`` and ``/v1/archive``
-(:mod:`lakehouse.replay.openmeteo`) and Amadeus' ``/v1/security/oauth2/token`` and
-``/v2/shopping/flight-offers`` (:mod:`lakehouse.replay.amadeus`). ``ReplayServer`` runs a
+(:mod:`lakehouse.replay.openmeteo`), Amadeus' ``/v1/security/oauth2/token`` and
+``/v2/shopping/flight-offers`` (:mod:`lakehouse.replay.amadeus`) and Meetup's RSVP stream
+``/2/rsvps`` (:mod:`lakehouse.replay.meetup`, chunked JSON lines). ``ReplayServer`` runs a
 threaded HTTP server on a background thread; use it as a context manager::
 
     with ReplayServer(faults=[Fault("san_diego", "http_500")], port=0) as server:
@@ -31,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lakehouse.contracts import load_contract
 from lakehouse.log import get_logger, log_event
-from lakehouse.replay import amadeus
+from lakehouse.replay import amadeus, meetup
 from lakehouse.replay.faults import Fault, FaultBook
 from lakehouse.replay.openmeteo import Reply, answer, cities_of, error_reply
 
@@ -58,6 +59,7 @@ class ReplayServer:
         port: int = 0,
         source: str = "weather",
         token_expires_in: int = amadeus.DEFAULT_EXPIRES_IN,
+        rsvps: meetup.RsvpStream | None = None,
     ) -> None:
         self.cities = cities_of(load_contract(source))
         self.faults = FaultBook()
@@ -71,6 +73,7 @@ class ReplayServer:
         # The answers' self links name the real API's host, not this server's port, so the same
         # search answers byte for byte across replay servers and a re-run lands nothing new.
         self.amadeus = amadeus.AmadeusReplay(expires_in=token_expires_in)
+        self.rsvps = rsvps or meetup.RsvpStream()
 
     @property
     def url(self) -> str:
@@ -127,6 +130,8 @@ class ReplayServer:
         parts = urlsplit(target)
         if parts.path in amadeus.PATHS:
             return self._amadeus(method, parts.path, parts.query, body, headers or {})
+        if parts.path == meetup.PATH:
+            return self._rsvps(method, parts.query)
         if parts.path == ADMIN_FAULTS:
             return self._admin_faults(method, body)
         if parts.path == ADMIN_REQUESTS and method == "GET":
@@ -169,6 +174,26 @@ class ReplayServer:
             {"path": path, "route": route, "status": status, "fault": taken[0] if taken else None}
         )
         return Reply(status, reply_body, reply_headers)
+
+    def _rsvps(self, method: str, query: str) -> Reply:
+        if method != "GET":
+            return error_reply(405, f"Method {method} not allowed")
+        try:
+            since = meetup.since_param(parse_qs(query))
+        except meetup.BadRequest as exc:
+            return error_reply(400, str(exc))
+        cut_after = self.rsvps.take_drop()
+        self._record(
+            {"path": meetup.PATH, "since_mtime": since, "status": 200,
+             "fault": None if cut_after is None else f"drop_after:{cut_after}"}
+        )
+        return Reply(
+            200,
+            b"",
+            {"Content-Type": "application/json"},
+            stream=self.rsvps.lines(since, cut_after),
+            cut=cut_after is not None,
+        )
 
     def _admin_faults(self, method: str, body: bytes) -> Reply:
         if method == "DELETE":
@@ -223,10 +248,29 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
             for name, value in headers.items():
                 self.send_header(name, value)
+            if reply.stream is not None:
+                self._send_chunked(reply)
+                return
             # Content-Length matches the bytes sent, so a truncated body is a complete HTTP reply.
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(reply.body)
+
+        def _send_chunked(self, reply: Reply) -> None:
+            """One chunk per item, flushed at once, as a live stream arrives."""
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for item in reply.stream or ():
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(item), item))
+                    self.wfile.flush()
+                if not reply.cut:
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client went away: a stream ends that way too
+            if reply.cut:
+                self.close_connection = True  # no last chunk: the client sees a cut body
 
         do_GET = do_POST = do_DELETE = _serve
 

@@ -74,6 +74,32 @@ group by origin_iata, destination_iata, days_before_departure
 order by origin_iata, destination_iata, days_before_departure
 """
 
+# The geo-events marts; the events page exists only when published gold has the clusters.
+EVENTS_MART = "geo_venue_clusters"
+EVENTS_PRESENT_SQL = f"""
+select count(*) from information_schema.tables where table_name = '{EVENTS_MART}'
+"""
+CLUSTERS_SQL = f"""
+select cluster_id, centroid_lat, centroid_lon, venue_count, rsvp_count, top_topic, k, silhouette
+from {EVENTS_MART}
+order by cluster_id
+"""
+VENUES_SQL = """
+select venue_id, venue_name, venue_lat, venue_lon, group_city, group_country
+from dim_venue
+where venue_lat is not null and venue_lon is not null
+order by venue_id
+"""
+CITY_RSVPS_SQL = """
+select group_country, group_city, rsvp_count, yes_count
+from agg_rsvps_by_city
+order by rsvp_count desc, group_country, group_city
+"""
+CITY_HOURLY_SQL = """
+select group_country, group_city, hour_at, rsvp_count
+from agg_rsvps_by_city_hourly
+order by group_country, group_city, hour_at
+"""
 # The fleet dashboard mart; the fleet page exists only when published gold has it.
 FLEET_MART = "agg_fleet_performance_daily"
 FLEET_PRESENT_SQL = f"""
@@ -86,6 +112,28 @@ select unit_type, stat_date, unit_count, fuel_per_100km_mean, fuel_per_100km_p90
 from {FLEET_MART}
 where stat_date > (select max(stat_date) from {FLEET_MART}) - interval 14 day
 order by stat_date desc, unit_type
+"""
+
+# The arrivals marts; the arrivals page exists only when published gold has them.
+ARRIVALS_MART = "agg_arrivals_monthly"
+ARRIVALS_PRESENT_SQL = f"""
+select count(*) from information_schema.tables where table_name = '{ARRIVALS_MART}'
+"""
+
+# Per month and port, arrivals by visa category, with the port city's average temperature.
+ARRIVALS_SQL = f"""
+select a.arrival_year, a.arrival_month, a.port_code, a.port_name,
+       sum(case when a.visa_category = 'Business' then a.arrivals else 0 end) as business,
+       sum(case when a.visa_category = 'Pleasure' then a.arrivals else 0 end) as pleasure,
+       sum(case when a.visa_category = 'Student' then a.arrivals else 0 end) as student,
+       sum(a.arrivals) as arrivals,
+       max(t.avg_temperature_c) as avg_temperature_c
+from {ARRIVALS_MART} as a
+left join agg_arrivals_port_temperature as t
+    on t.arrival_year = a.arrival_year and t.arrival_month = a.arrival_month
+    and t.port_code = a.port_code
+group by a.arrival_year, a.arrival_month, a.port_code, a.port_name
+order by a.arrival_year desc, a.arrival_month desc, arrivals desc, a.port_code
 """
 
 # WMO weather interpretation codes as Open-Meteo documents them.
@@ -229,6 +277,38 @@ def route_name(origin: str, destination: str) -> str:
 
 
 @dataclass(frozen=True)
+class CityRsvpSeries:
+    """RSVPs of one city per UTC hour, oldest first."""
+
+    city: str
+    hours: list[str]
+    rsvp_count: list[int]
+
+
+@dataclass(frozen=True)
+class EventsContent:
+    """The events page: venue clusters on a map, RSVPs per city and over time."""
+
+    clusters: list[dict[str, Any]]
+    venues: list[dict[str, Any]]  # with the cluster_id of their nearest centroid
+    cities: list[dict[str, Any]]
+    series: list[CityRsvpSeries]
+
+    @property
+    def k(self) -> int | None:
+        return int(self.clusters[0]["k"]) if self.clusters else None
+
+    @property
+    def silhouette(self) -> float | None:
+        return float(self.clusters[0]["silhouette"]) if self.clusters else None
+
+
+def city_name(country: str, city: str) -> str:
+    """``Salisbury (gb)``: how the events page names a group city (tests compare with it too)."""
+    return f"{city} ({country})"
+
+
+@dataclass(frozen=True)
 class RunStatus:
     """The latest run of one pipeline step, or its absence."""
 
@@ -249,6 +329,9 @@ class SiteContent:
     runs: list[RunStatus]
     quality: QualityReport = field(default_factory=QualityReport)
     fares: FaresContent | None = None
+    events: EventsContent | None = None
+    # Arrivals per month and port (agg_arrivals_monthly), when gold has them.
+    arrivals: list[dict[str, Any]] | None = None
     fleet: FleetContent | None = None
 
     @property
@@ -358,12 +441,48 @@ def collect_fares(query: QueryFn) -> FaresContent | None:
     )
 
 
+def collect_events(query: QueryFn) -> EventsContent | None:
+    """The events page's content; None when published gold has no venue clusters."""
+    from spark.geo_clusters import nearest
+
+    _, rows = query(EVENTS_PRESENT_SQL)
+    if not rows or not rows[0][0]:
+        return None
+    clusters = _records(query, CLUSTERS_SQL)
+    centroids = [(float(c["centroid_lat"]), float(c["centroid_lon"])) for c in clusters]
+    venues = _records(query, VENUES_SQL)
+    for venue in venues:
+        # The cluster KMeans assigns a point to: the nearest centroid on the sphere.
+        at = nearest(centroids, float(venue["venue_lat"]), float(venue["venue_lon"]))
+        venue["cluster_id"] = clusters[at]["cluster_id"] if centroids else None
+    by_city: dict[str, CityRsvpSeries] = {}
+    for row in _records(query, CITY_HOURLY_SQL):
+        name = city_name(row["group_country"], row["group_city"])
+        series = by_city.setdefault(name, CityRsvpSeries(name, [], []))
+        series.hours.append(format_timestamp(row["hour_at"]))
+        series.rsvp_count.append(int(row["rsvp_count"]))
+    return EventsContent(
+        clusters=clusters,
+        venues=venues,
+        cities=_records(query, CITY_RSVPS_SQL),
+        series=[by_city[c] for c in sorted(by_city)],
+    )
+
+
 def collect_fleet(query: QueryFn) -> FleetContent | None:
     """The fleet page's content; None when published gold has no fleet dashboard mart."""
     _, rows = query(FLEET_PRESENT_SQL)
     if not rows or not rows[0][0]:
         return None
     return FleetContent(days=_records(query, FLEET_DAYS_SQL))
+
+
+def collect_arrivals(query: QueryFn) -> list[dict[str, Any]] | None:
+    """The arrivals page's rows; None when published gold has no arrivals marts."""
+    _, rows = query(ARRIVALS_PRESENT_SQL)
+    if not rows or not rows[0][0]:
+        return None
+    return _records(query, ARRIVALS_SQL)
 
 
 def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
@@ -387,5 +506,7 @@ def collect_content(query: QueryFn, lake: Lake) -> SiteContent:
         runs=collect_runs(lake),
         quality=collect_quality(lake),
         fares=collect_fares(query),
+        events=collect_events(query),
+        arrivals=collect_arrivals(query),
         fleet=collect_fleet(query),
     )

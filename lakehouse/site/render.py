@@ -29,6 +29,14 @@ ASSETS_DIR = "assets"
 QUALITY_PAGE = "quality-gates.html"
 # Cheapest fares per route and the booking curve, when gold has the fares marts.
 FARES_PAGE = "fares.html"
+# Venue clusters on a map and RSVPs per city, when gold has the geo-events marts.
+EVENTS_PAGE = "events.html"
+# Cluster colours (Okabe-Ito, readable by colour-blind readers), by cluster id.
+CLUSTER_COLOURS = (
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000",
+)  # fmt: skip
+# Arrivals by month, port and visa category, when gold has the immigration marts.
+ARRIVALS_PAGE = "arrivals.html"
 # Fleet performance per unit type and day, when gold has the fleet dashboard mart.
 FLEET_PAGE = "fleet.html"
 # Great Expectations' raw Data Docs, copied without external resources (lakehouse.site.data_docs).
@@ -95,6 +103,8 @@ def render_index(content: SiteContent, *, has_dbt_docs: bool, has_raw_data_docs:
             dbt_docs=f"{DBT_DOCS_DIR}/index.html" if has_dbt_docs else None,
             quality=QUALITY_PAGE,
             fares=FARES_PAGE if content.fares is not None else None,
+            events=EVENTS_PAGE if content.events is not None else None,
+            arrivals=ARRIVALS_PAGE if content.arrivals is not None else None,
             fleet=FLEET_PAGE if content.fleet is not None else None,
             raw_data_docs=f"{DATA_DOCS_DIR}/index.html" if has_raw_data_docs else None,
             assets=ASSETS_DIR,
@@ -113,6 +123,44 @@ def render_fares(content: SiteContent) -> str:
     )
 
 
+def render_events(content: SiteContent) -> str:
+    """The HTML of the events page (``content.events`` must be set): an inline SVG map (land
+    outlines of :mod:`lakehouse.site.world`, venues coloured by cluster, the centroids) and
+    the data of the RSVPs-per-city chart."""
+    from lakehouse.site.world import land_path, project
+
+    events = content.events
+    assert events is not None, "no geo events in published gold"
+    colour = {
+        c["cluster_id"]: CLUSTER_COLOURS[i % len(CLUSTER_COLOURS)]
+        for i, c in enumerate(events.clusters)
+    }
+    venues = [
+        {**v, "xy": project(float(v["venue_lat"]), float(v["venue_lon"])),
+         "colour": colour.get(v["cluster_id"], "#777777")}
+        for v in events.venues
+    ]  # fmt: skip
+    clusters = [
+        {**c, "xy": project(float(c["centroid_lat"]), float(c["centroid_lon"])),
+         "colour": colour[c["cluster_id"]]}
+        for c in events.clusters
+    ]  # fmt: skip
+    chart = {"series": [asdict(s) for s in events.series]}
+    return (
+        _environment()
+        .get_template(EVENTS_PAGE)
+        .render(
+            events=events,
+            venues=venues,
+            clusters=clusters,
+            land=land_path(),
+            chart=chart,
+            quality=QUALITY_PAGE,
+            assets=ASSETS_DIR,
+        )
+    )
+
+
 def render_fleet(content: SiteContent) -> str:
     """The HTML of the fleet page (``content.fleet`` must be set)."""
     assert content.fleet is not None, "no fleet dashboard in published gold"
@@ -120,6 +168,16 @@ def render_fleet(content: SiteContent) -> str:
         _environment()
         .get_template(FLEET_PAGE)
         .render(fleet=content.fleet, quality=QUALITY_PAGE, assets=ASSETS_DIR)
+    )
+
+
+def render_arrivals(content: SiteContent) -> str:
+    """The HTML of the arrivals page (``content.arrivals`` must be set)."""
+    assert content.arrivals is not None, "no arrivals in published gold"
+    return (
+        _environment()
+        .get_template(ARRIVALS_PAGE)
+        .render(arrivals=content.arrivals, quality=QUALITY_PAGE, assets=ASSETS_DIR)
     )
 
 
@@ -179,6 +237,14 @@ def render_pages(
         fares = out_dir / FARES_PAGE
         fares.write_text(render_fares(content), encoding="utf-8")
         pages.append(fares)
+    if content.events is not None:
+        events = out_dir / EVENTS_PAGE
+        events.write_text(render_events(content), encoding="utf-8")
+        pages.append(events)
+    if content.arrivals is not None:
+        arrivals = out_dir / ARRIVALS_PAGE
+        arrivals.write_text(render_arrivals(content), encoding="utf-8")
+        pages.append(arrivals)
     if content.fleet is not None:
         fleet = out_dir / FLEET_PAGE
         fleet.write_text(render_fleet(content), encoding="utf-8")

@@ -65,7 +65,7 @@ from lakehouse.sources._common import (
     utc_text,
     write_state,
 )
-from lakehouse.sources.postgres_local import resolve_dsn
+from lakehouse.sources.postgres_local import configured_dsn, local_server_created, resolve_dsn
 from lakehouse.warehouse.server import WarehouseError
 
 logger = get_logger(__name__)
@@ -427,6 +427,28 @@ def check_request(contract: Contract, request: IngestRequest) -> None:
         )
 
 
+def _nothing_yet(contract: Contract, clock: Clock, lake: Lake, variable: str) -> IngestResult:
+    src = contract.source
+    assert isinstance(src, PostgresSource)
+    note = (
+        f"the project's own {contract.name} database has not been created yet, so there is "
+        f"nothing to poll (`lakehouse simulate {contract.name}` creates and fills it where a "
+        f"simulator exists; or set {variable})"
+    )
+    targets = [
+        TargetOutcome(key=entity, label=table.table, status="ok", warnings=[note])
+        for entity, table in src.tables.items()
+    ]
+    log_event(logger, "no database yet", logging.WARNING, source=contract.name)
+    return clock.result(
+        contract,
+        window="by watermark",
+        endpoint="(no database yet)",
+        landing_dir=Path(lake.layer("landing")) / contract.name,
+        targets=targets,
+    )
+
+
 def run(
     settings: Settings,
     contract: Contract,
@@ -444,6 +466,11 @@ def run(
     lake = settings.lake
     variable = env_name(contract.name, src.dsn_setting)
     no_dsn = f"{variable} is not set (the PostgreSQL connection string, a secret)"
+    if src.local_server and not configured_dsn(contract):
+        if not local_server_created(settings, contract):
+            # The local stand-in of the source's database does not exist yet: nothing to poll,
+            # and no server started just to find that out (the daily refresh runs every source).
+            return _nothing_yet(contract, clock, lake, variable)
     try:
         dsn = resolve_dsn(settings, contract)
     except WarehouseError as exc:  # the project's own server for this source did not start

@@ -67,6 +67,12 @@ def _source(contract: Contract) -> PostgresSource:
     return src
 
 
+def local_server_created(settings: Settings, contract: Contract) -> bool:
+    """Whether the project's own server of this source was ever started (without touching it)."""
+    directory = server_dir(settings, contract.name)
+    return (directory / "server.json").exists() or (directory / "pgdata" / "PG_VERSION").exists()
+
+
 def configured_dsn(contract: Contract) -> str | None:
     """The DSN setting's value (a secret), or None when unset."""
     value = setting(contract, _source(contract).dsn_setting, secret=True)

@@ -24,7 +24,13 @@ One GET to ``base_url + path`` with ``params``, read as it arrives (httpx stream
   ``<lake>/_state/ingest/<source>/position.json``, written after each batch lands, so the next
   run resumes where the last landed batch ended.
 
-``topic:`` (produce the records to Kafka) is not supported yet.
+With ``topic:`` the records go to Kafka instead of landing (:class:`TopicSink`): each record,
+unchanged (its line without the newline), is produced to the topic keyed by ``key_field``, by an
+idempotent producer with ``acks=all``; the topic is created when missing. The position is written
+once the producer has every record of the batch acknowledged, so a dropped connection or a new
+run resumes with ``resume_param`` at the last record produced. A line that is not JSON is not a
+record: it lands as a document of the entity (bronze quarantines it) and is counted. The
+streaming bronze job (``spark/kafka_to_bronze.py``) lands the topic's records as they arrive.
 """
 
 from __future__ import annotations
@@ -56,7 +62,6 @@ from lakehouse.sources import (
 )
 from lakehouse.sources._common import (
     Clock,
-    NotSupportedYet,
     read_state,
     setting,
     state_dir,
@@ -91,23 +96,37 @@ class Position:
 
     value: Any = None
     seen: set[str] = field(default_factory=set)
+    # Lines without a resume value (not JSON) read after the last value, in order: a resume at
+    # that value sends them again, and they must not count twice.
+    after: list[str] = field(default_factory=list)
+    _replay: list[str] = field(default_factory=list)
+
+    def reconnected(self) -> None:
+        """A new connection starts at ``value``: expect ``after`` again before anything new."""
+        self._replay = list(self.after)
 
     def already_read(self, record: Record) -> bool:
-        return (
-            record.value is not None
-            and record.value == self.value
-            and _digest(record.line) in self.seen
-        )
+        digest = _digest(record.line)
+        if record.value is None:
+            if self._replay and self._replay[0] == digest:
+                self._replay.pop(0)
+                return True
+            return False
+        return record.value == self.value and digest in self.seen
 
     def advance(self, record: Record) -> None:
+        self._replay = []  # past the resumed value's repeats: every line is new from here
         if record.value is None:
+            if self.value is not None:
+                self.after.append(_digest(record.line))
             return
         if record.value != self.value:
             self.value, self.seen = record.value, set()
         self.seen.add(_digest(record.line))
+        self.after = []
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "seen": sorted(self.seen)}
+        return {"value": self.value, "seen": sorted(self.seen), "after": self.after}
 
 
 def _digest(line: bytes) -> str:
@@ -224,6 +243,7 @@ class StreamReader:
 
     def _connection(self) -> Iterator[Record]:
         self.attempts += 1
+        self.position.reconnected()
         self.params = self._params()
         with self.client.stream(
             "GET", self.url, params=self.params, timeout=self._timeout()
@@ -295,18 +315,65 @@ def _not_json_warning(count: int) -> str:
     )
 
 
-def _not_supported(contract: Contract, src: StreamSource) -> str:
-    return (
-        f"not supported yet: producing to Kafka (topic {src.topic!r}) for source "
-        f"{contract.name!r}; without topic: the stream lands in batches"
-    )
+class TopicSink:
+    """Produces records unchanged to a Kafka topic, keyed by a record field."""
+
+    def __init__(self, settings: Settings, topic: str, key_field: str | None) -> None:
+        from confluent_kafka import Producer
+
+        from lakehouse.kafka import ensure_bootstrap
+        from lakehouse.kafka.broker import create_topic
+
+        self.bootstrap = ensure_bootstrap(settings)
+        self.topic = topic
+        self.key_field = key_field
+        create_topic(self.bootstrap, topic)  # False when it exists already
+        self.errors: list[str] = []
+        self.producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                # No duplicates from the producer's own retries, nothing acknowledged before
+                # every in-sync replica has it.
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 20,
+                "log_level": 3,
+            }
+        )
+
+    def _delivered(self, err, _msg) -> None:  # noqa: ANN001 - confluent_kafka callback
+        if err is not None:
+            self.errors.append(str(err))
+
+    def produce(self, records: list[Record]) -> int:
+        """Produce ``records`` and wait until Kafka acknowledged all; returns bytes produced."""
+        size = 0
+        for record in records:
+            value = record.line.rstrip(b"\r\n")
+            key = _path_value(json.loads(value), self.key_field) if self.key_field else None
+            while True:
+                try:
+                    self.producer.produce(
+                        self.topic,
+                        value=value,
+                        key=None if key is None else str(key).encode(),
+                        on_delivery=self._delivered,
+                    )
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain it
+                    self.producer.poll(0.5)
+            size += len(value)
+        left = self.producer.flush(60)
+        if left or self.errors:
+            why = self.errors[0] if self.errors else f"{left} records not acknowledged in 60 s"
+            raise StreamFailed(
+                f"producing to topic {self.topic!r} at {self.bootstrap} failed: {why}"
+            )
+        return size
 
 
 def check_request(contract: Contract, request: IngestRequest) -> None:
     """Refuse, before anything runs, what this kind cannot do (``lakehouse ingest`` exit 2)."""
-    src = contract.source
-    if isinstance(src, StreamSource) and src.topic:
-        raise WindowError(_not_supported(contract, src))
     if request.start_date or request.end_date:
         raise WindowError(
             f"source {contract.name} (kind stream) takes no dates: it resumes from its stored "
@@ -326,8 +393,6 @@ def run(
     src = contract.source
     if not isinstance(src, StreamSource):
         raise TypeError(f"source {contract.name!r} is kind {src.kind!r}, not stream")
-    if src.topic:
-        raise NotSupportedYet(_not_supported(contract, src))
     report = progress or (lambda _key, _text: None)
     clock = Clock()
     lake = settings.lake
@@ -345,13 +410,24 @@ def run(
     url = str(base).rstrip("/") + src.path
     position_path = state_dir(lake, contract.name) / POSITION_FILE
     stored = read_state(position_path) or {}
-    position = Position(stored.get("value"), set(stored.get("seen") or []))
+    position = Position(
+        stored.get("value"), set(stored.get("seen") or []), list(stored.get("after") or [])
+    )
     window = (
         f"{src.resume_param}={position.value}"
         if src.resume_param and position.value is not None
         else "from the start of the stream"
     )
     deadline = time.monotonic() + request.max_seconds if request.max_seconds else None
+    sink: TopicSink | None = None
+    if src.topic:
+        try:
+            sink = TopicSink(settings, src.topic, src.key_field)
+        except Exception as exc:  # KafkaBrokerError, KafkaException: the broker is the problem
+            outcome.reason = f"Kafka: {exc}"
+            return clock.result(contract, window=window, endpoint=url,
+                                landing_dir=lake.landing(contract.name, entity),
+                                targets=[outcome])
     reader = StreamReader(settings, src, url, position, deadline=deadline, progress=report,
                           key=key, client=client)
 
@@ -373,19 +449,26 @@ def run(
             "last": values[-1] if values else None,
             "records": len(batch),
         }
-        landed = land_body(
-            lake,
-            source=contract.name,
-            entity=entity,
-            key=key,
-            body=b"".join(r.line for r in batch),
-            batch_id=clock.batch_id,
-            transport=transport,
-            content_type=CONTENT_TYPE,
-        )
-        outcome.objects += 1 if landed.created else 0
-        outcome.bytes += landed.body_bytes
-        outcome.path = str(landed.path)
+        # To a topic, only the records go; lines that are not JSON land, as without a topic.
+        to_land = [r for r in batch if not r.valid] if sink else batch
+        if sink:
+            outcome.bytes += sink.produce([r for r in batch if r.valid])
+            outcome.path = f"kafka topic {sink.topic}"
+            transport["records"] = len(to_land)
+        if to_land:
+            landed = land_body(
+                lake,
+                source=contract.name,
+                entity=entity,
+                key=key,
+                body=b"".join(r.line for r in to_land),
+                batch_id=clock.batch_id,
+                transport=transport,
+                content_type=CONTENT_TYPE,
+            )
+            outcome.objects += 1 if landed.created else 0
+            outcome.bytes += 0 if sink else landed.body_bytes
+            outcome.path = outcome.path if sink else str(landed.path)
         outcome.first_event = outcome.first_event or _text(transport["first"])
         outcome.last_event = _text(transport["last"]) or outcome.last_event
         landed_records += len(batch)
@@ -430,6 +513,8 @@ def run(
             flush()  # records read before a failure are good data: land them
         except OSError as exc:
             outcome.status, outcome.reason = "failed", f"could not write the landing object: {exc}"
+        except StreamFailed as exc:
+            outcome.status, outcome.reason = "failed", str(exc)
         reader.close()
 
     outcome.rows = landed_records

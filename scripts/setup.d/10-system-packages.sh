@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the project runs for real: PostgreSQL (the local warehouse), psqlODBC with
-# unixODBC (BI over ODBC) and Chromium with its driver (site tests).
+# unixODBC (BI over ODBC), Chromium with its driver (site tests) and ReadStat (its writer makes
+# the SAS7BDAT files of the immigration generator; its reader checks them in tests).
 set -euo pipefail
-packages=(postgresql odbc-postgresql unixodbc unixodbc-dev chromium chromium-driver)
+packages=(postgresql odbc-postgresql unixodbc unixodbc-dev chromium chromium-driver readstat)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

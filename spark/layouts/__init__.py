@@ -9,8 +9,9 @@ is one row in the same frame, so every object is read and parsed once.
 
 - JSON layouts (``column_arrays``, ``records``, ``json_lines``, ``debezium``): objects are opened
   on the executors (:func:`spark.objects.read_documents`), Spark parses the body text.
-- Table layouts (``csv``, ``parquet``, ``sas7bdat``, ``text``): the executors read the records
-  in chunks with pandas/pyarrow (:func:`spark.objects.read_tables`).
+- Table layouts (``csv``, ``parquet``, ``sas7bdat``, ``text``, ``sas_formats``): the executors
+  read the records in chunks with pandas/pyarrow/ReadStat (:func:`spark.objects.read_tables`);
+  a large SAS7BDAT file is split into row ranges read by parallel tasks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from spark.fields import TABLE_LAYOUTS, EntityPlan
+from spark.fields import SPLIT_LAYOUTS, TABLE_LAYOUTS, EntityPlan
 from spark.layouts.json_tree import prefix
 from spark.objects import ReadSpec, document_columns, read_documents, read_tables, table_columns
 from spark.storage import LandedRef
@@ -63,16 +64,19 @@ def read_spec(plan: EntityPlan) -> ReadSpec:
     return ReadSpec(layout=layout, envelope=envelope, values=values, required=required)
 
 
-def _paths_frame(spark: SparkSession, refs: list[LandedRef]) -> DataFrame:
-    """One row per object (path, document), spread over about ``TASK_BYTES`` per task."""
+def _paths_frame(spark: SparkSession, refs: list[LandedRef], split: bool = False) -> DataFrame:
+    """One row per object (path, document, part, parts), spread over about ``TASK_BYTES`` per
+    task. With ``split`` (layouts that read a row range), a larger object is ``parts`` rows,
+    each read by its own task."""
     total = sum(r.size for r in refs)
-    tasks = max(spark.sparkContext.defaultParallelism, math.ceil(total / TASK_BYTES))
-    tasks = max(1, min(len(refs), tasks))
+    rows = []
     # Largest first, dealt round-robin: tasks get similar bytes.
-    ordered = sorted(refs, key=lambda r: -r.size)
-    frame = spark.createDataFrame(
-        [(r.path, r.document) for r in ordered], "path string, document boolean"
-    )
+    for r in sorted(refs, key=lambda r: -r.size):
+        parts = max(1, math.ceil(r.size / TASK_BYTES)) if split else 1
+        rows += [(r.path, r.document, part, parts) for part in range(parts)]
+    tasks = max(spark.sparkContext.defaultParallelism, math.ceil(total / TASK_BYTES))
+    tasks = max(1, min(len(rows), tasks))
+    frame = spark.createDataFrame(rows, "path string, document boolean, part int, parts int")
     return frame.repartition(tasks)
 
 
@@ -108,7 +112,7 @@ def read_candidates(
 ) -> DataFrame:
     """Candidate rows of the objects ``refs`` (see the module docstring)."""
     spec = read_spec(plan)
-    paths = _paths_frame(spark, refs)
+    paths = _paths_frame(spark, refs, split=plan.layout in SPLIT_LAYOUTS)
     module = layout_module(plan.layout)
     if plan.layout in TABLE_LAYOUTS:
         columns = table_columns(spec)

@@ -68,11 +68,16 @@ def _contracts_env(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def site_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A lake on which the whole daily pipeline ran once, site refresh included."""
+def site_settings(
+    tmp_path_factory: pytest.TempPathFactory, kafka_broker, own_topic_contracts  # noqa: ANN001
+) -> Settings:
+    """A lake on which the whole daily pipeline ran once, site refresh included (the geo
+    events through the session's Kafka broker, on topics of this test's own)."""
     root = tmp_path_factory.mktemp("site-e2e")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     env["LAKEHOUSE_LAKE_ROOT"] = str(root / "lake")
+    env["LAKEHOUSE_CONTRACTS_DIR"] = str(own_topic_contracts(root / "contracts"))
+    env["LAKEHOUSE_KAFKA_BOOTSTRAP"] = kafka_broker.bootstrap
     env.update(_contracts_env(root))
     env["LAKEHOUSE_FLIGHTS_CLIENT_ID"] = "replay-client-id"
     env["LAKEHOUSE_FLIGHTS_CLIENT_SECRET"] = "replay-client-secret"
@@ -81,6 +86,12 @@ def site_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     env.pop("PREFECT_API_URL", None)
     env["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
     command = [sys.executable, "-m", "lakehouse.cli.app", "run"]
+    # The fleet's operational database holds what its simulator played (README, "fleet").
+    simulate = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli.app", "simulate", "fleet", "--days", "3"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert simulate.returncode == 0, simulate.stderr[-4000:]
     with ReplayServer() as replay:
         run, rerun = (
             subprocess.run(
@@ -381,13 +392,59 @@ def test_data_docs_link_opens_the_quality_gates_page_offline(
     page.close()
 
 
+def test_events_page_maps_venues_by_cluster_and_charts_rsvps_per_city(
+    site_settings: Settings, site_url: str, browser
+) -> None:
+    """The map is inline SVG (land outlines, one dot per public venue, one ring per cluster)
+    and the chart has one series per city, all from published gold, with nothing fetched from
+    outside the site."""
+    watch = PageWatch(browser)
+    page = watch.page
+    page.goto(site_url, wait_until="load")
+    page.click("#events-link")
+    page.wait_for_url("**/events.html")
+    traces_drawn = "#rsvps-chart .cartesianlayer .scatterlayer .trace"
+    page.wait_for_selector(traces_drawn, timeout=30_000)
+
+    _, clusters = gold.query(site_settings, "select cluster_id from geo_venue_clusters")
+    _, venues = gold.query(
+        site_settings, "select count(*) from dim_venue where venue_lat is not null"
+    )
+    assert len(clusters) >= 2
+    assert page.locator("#events-map circle.centroid").count() == len(clusters)
+    assert page.locator("#events-map circle.venue").count() == venues[0][0] > 0
+    coloured = page.eval_on_selector_all(
+        "#events-map circle.venue", "cs => new Set(cs.map(c => c.getAttribute('fill'))).size"
+    )
+    assert coloured == len(clusters)
+    assert len(page.get_attribute("#land", "d") or "") > 10_000  # Natural Earth's land
+
+    _, hourly = gold.query(
+        site_settings,
+        "select group_city || ' (' || group_country || ')', count(*)"
+        " from agg_rsvps_by_city_hourly group by 1",
+    )
+    traces = page.evaluate(
+        "() => document.getElementById('rsvps-chart').data"
+        ".map(t => ({name: t.name, points: t.x.length}))"
+    )
+    assert {t["name"]: t["points"] for t in traces} == dict(hourly)
+
+    page.screenshot(path=str(ARTIFACTS / "site-events.png"), full_page=True)
+    watch.assert_stayed_on(site_url)
+    assert watch.errors == []
+    page.close()
+
+
 def test_no_page_of_the_site_requests_anything_outside_it(
     site_settings: Settings, site_url: str, browser
 ) -> None:
     """Every page, GX's copied raw Data Docs included, loads only from the site and fully."""
     site = site_settings.lake.site
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
-    assert {"index.html", "quality-gates.html", "fares.html", "docs/index.html"} <= set(pages)
+    assert {
+        "index.html", "quality-gates.html", "fares.html", "events.html", "docs/index.html"
+    } <= set(pages)
     raw = [p for p in pages if p.startswith("data-docs/")]
     assert "data-docs/index.html" in raw and any(
         p.startswith("data-docs/validations/") for p in raw

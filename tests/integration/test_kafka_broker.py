@@ -1,6 +1,6 @@
 """The project's Kafka broker for real: Apache Kafka's jars on a JVM, a Python client against it.
 
-One broker serves the session (``kafka_broker`` in tests/integration/conftest.py). The tests run
+One broker serves the session (``kafka_broker`` in tests/conftest.py). The tests run
 in file order: the last one stops and restarts that broker (same port, data kept), so the
 broker is running again for whatever test uses it next. The port and configuration checks at
 the end start no JVM.

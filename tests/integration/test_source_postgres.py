@@ -213,3 +213,18 @@ def test_track_deletes_lands_each_vanished_key_once_as_a_marker(
     before = _landed(settings, "customers")
     quiet = pg_kind.run(settings, tracking, IngestRequest())
     assert quiet.ok and _landed(settings, "customers") == before  # each deletion lands once
+
+
+def test_a_local_server_source_before_its_database_exists_polls_nothing(
+    settings, contract, monkeypatch
+):
+    monkeypatch.delenv(DSN_VAR, raising=False)
+    local = contract.model_copy(
+        update={"source": contract.source.model_copy(update={"local_server": True})}
+    )
+    result = pg_kind.run(settings, local, IngestRequest())
+    assert result.ok and [t.rows for t in result.targets] == [0, 0]
+    assert "has not been created yet" in result.targets[0].warnings[0]
+    assert DSN_VAR in result.targets[0].warnings[0]
+    # No server was started just to find that out.
+    assert not (settings.lake.state / "postgres").exists()

@@ -389,3 +389,41 @@ def test_without_the_fleet_mart_there_is_no_fleet_page(settings: Settings, gold)
     build_site(settings, query=gold, dbt_docs=False)
     assert not (settings.lake.site / "fleet.html").exists()
     assert "fleet.html" not in (settings.lake.site / "index.html").read_text(encoding="utf-8")
+
+
+ARRIVALS_SQL = """
+create table agg_arrivals_monthly as select * from (values
+    (2016, 4, 'SFR', 'SAN FRANCISCO, CA', 'Business', 3),
+    (2016, 4, 'SFR', 'SAN FRANCISCO, CA', 'Pleasure', 10),
+    (2016, 4, 'XXX', 'NOT REPORTED/UNKNOWN', 'Student', 2),
+    (2016, 5, 'SFR', 'SAN FRANCISCO, CA', 'Student', 1)
+) as t(arrival_year, arrival_month, port_code, port_name, visa_category, arrivals);
+create table agg_arrivals_port_temperature as select * from (values
+    (2016, 4, 'SFR', 'SAN FRANCISCO, CA', 'SAN FRANCISCO', 'CA', 13, 14.25),
+    (2016, 4, 'XXX', 'NOT REPORTED/UNKNOWN', null, null, 2, null),
+    (2016, 5, 'SFR', 'SAN FRANCISCO, CA', 'SAN FRANCISCO', 'CA', 1, 15.5)
+) as t(arrival_year, arrival_month, port_code, port_name, city_name, state_code, arrivals,
+       avg_temperature_c);
+"""
+
+
+def test_arrivals_page_shows_visa_categories_per_port_and_month(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = make_gold(tmp_path / "gold.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute(ARRIVALS_SQL)
+    build_site(settings, query=duckdb_query(path), dbt_docs=False)
+    site = settings.lake.site
+    assert 'href="arrivals.html"' in (site / "index.html").read_text(encoding="utf-8")
+    tables = tables_of((site / "arrivals.html").read_text(encoding="utf-8"))
+    assert tables["arrivals-table"] == [
+        ["2016-05", "SFR", "SAN FRANCISCO, CA", "0", "0", "1", "1", "15.5"],
+        ["2016-04", "SFR", "SAN FRANCISCO, CA", "3", "10", "0", "13", "14.2"],
+        ["2016-04", "XXX", "NOT REPORTED/UNKNOWN", "0", "0", "2", "2", ""],
+    ]
+
+
+def test_without_arrivals_marts_there_is_no_arrivals_page(settings: Settings, gold) -> None:
+    build_site(settings, query=gold, dbt_docs=False)
+    assert not (settings.lake.site / "arrivals.html").exists()

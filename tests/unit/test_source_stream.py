@@ -23,7 +23,6 @@ from lakehouse.contracts import load_contract
 from lakehouse.landing import body_bytes, iter_objects, read_object
 from lakehouse.sources import IngestRequest, WindowError
 from lakehouse.sources import stream as stream_kind
-from lakehouse.sources._common import NotSupportedYet
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "contracts"
 GARBAGE = b"<<this line is not JSON>>"
@@ -231,12 +230,13 @@ def test_server_errors_are_retried_up_to_the_attempt_limit(fast, contract):
     assert "HTTP 503" in reason and "3 connections in a row" in reason
 
 
-def test_a_topic_is_not_supported_yet(fast, contract):
-    kafka = _with(contract, topic="geo.events")
-    with pytest.raises(NotSupportedYet, match=r"not supported yet: producing to Kafka \(topic"):
-        stream_kind.run(fast, kafka, IngestRequest(base_url="http://127.0.0.1:9"))
-    with pytest.raises(WindowError, match=r"not supported yet: producing to Kafka"):
-        stream_kind.check_request(kafka, IngestRequest())
+def test_a_stream_takes_no_dates_with_or_without_a_topic(contract):
+    # Producing to a topic is exercised with a real broker in tests/e2e/test_events_pipeline.py.
+    kafka = _with(contract, topic="geo.events", key_field="id")
+    stream_kind.check_request(kafka, IngestRequest(max_records=5))
+    with pytest.raises(WindowError, match="takes no dates"):
+        stream_kind.check_request(kafka, IngestRequest(start_date=date(2025, 3, 5),
+                                                       end_date=date(2025, 3, 6)))
     with pytest.raises(WindowError, match="takes no dates"):
         stream_kind.check_request(contract, IngestRequest(start_date=date(2025, 3, 5),
                                                           end_date=date(2025, 3, 6)))

@@ -26,6 +26,7 @@ MODULES = (
     "orchestration",
     "source_database",
     "state",
+    "streaming",
 )
 ENVS = ("dev", "prod")
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
@@ -39,6 +40,7 @@ UNTAGGABLE = {
     "aws_ecs_cluster_capacity_providers",
     "aws_glue_data_catalog_encryption_settings",
     "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment",
     "aws_kms_alias",
     "aws_lakeformation_permissions",
     "aws_redshiftserverless_usage_limit",

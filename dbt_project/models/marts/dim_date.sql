@@ -1,16 +1,24 @@
 {#- Gold: one row per calendar day covering every local date the facts can carry: the UTC
     dates of silver padded by one day each side (no zone is more than a day from UTC). The range
-    is read by the query itself (date_days), so the model compiles offline for every target. -#}
-{{ config(enabled=contracts_enabled(['weather'])) }}
-{%- set hourly = ref('stg_weather__hourly') -%}
+    is read by the query itself (date_days), so the model compiles offline for every target.
+    Each enabled source adds its dates: weather's observed hours, immigration's arrival days. -#}
+{{ config(enabled=contracts_enabled(['weather', 'immigration'])) }}
+{%- set dated = [] -%}
+{%- if contracts_enabled(['weather']) -%}
+    {%- do dated.append('select min(observed_date) as first_day, max(observed_date) as last_day from ' ~ ref('stg_weather__hourly')) -%}
+{%- endif -%}
+{%- if contracts_enabled(['immigration']) -%}
+    {%- do dated.append('select min(arrival_date) as first_day, max(arrival_date) as last_day from ' ~ ref('stg_immigration__arrivals')) -%}
+{%- endif -%}
+{%- set ranges = '(' ~ (dated | join(' union all ') if dated else 'select current_date as first_day, current_date as last_day') ~ ') as ranges' -%}
 
 with
 
 spine as (
 
     {{ date_days(
-        dbt.dateadd('day', -1, '(select min(observed_date) from ' ~ hourly ~ ')'),
-        dbt.dateadd('day', 1, '(select max(observed_date) from ' ~ hourly ~ ')')
+        dbt.dateadd('day', -1, '(select min(first_day) from ' ~ ranges ~ ')'),
+        dbt.dateadd('day', 1, '(select max(last_day) from ' ~ ranges ~ ')')
     ) }}
 
 ),

@@ -1,5 +1,6 @@
 // Draws the site's charts from the JSON each page embeds: the daily average temperature on the
-// index page, the cheapest fare against days before departure on the fares page. plotly.min.js
+// index page, the cheapest fare against days before departure on the fares page, RSVPs per city
+// and hour on the events page. plotly.min.js
 // is served from this site's own assets folder, so the pages work offline.
 (function () {
   "use strict";
@@ -61,6 +62,30 @@
       legend: { orientation: "h", y: 1.1, x: 0 },
       xaxis: { title: { text: "Days before departure" }, autorange: "reversed" },
       yaxis: { title: { text: "Cheapest fare (USD)" }, rangemode: "tozero" },
+      font: font
+    }, { responsive: true, displaylogo: false });
+  }
+
+  var rsvpsChart = document.getElementById("rsvps-chart");
+  var rsvps = embedded("rsvps-chart-data");
+  if (rsvpsChart && rsvps) {
+    var rsvpTraces = rsvps.series.map(function (s) {
+      return {
+        type: "scatter",
+        mode: "lines+markers",
+        name: s.city,
+        x: s.hours,
+        y: s.rsvp_count,
+        line: { width: 1.6 },
+        hovertemplate: "%{x}: %{y} RSVPs<extra>%{fullData.name}</extra>"
+      };
+    });
+    Plotly.newPlot(rsvpsChart, rsvpTraces, {
+      margin: { l: 60, r: 20, t: 20, b: 50 },
+      hovermode: "closest",
+      legend: { orientation: "h", y: 1.15, x: 0 },
+      xaxis: { title: { text: "Hour (UTC)" } },
+      yaxis: { title: { text: "RSVPs" }, rangemode: "tozero" },
       font: font
     }, { responsive: true, displaylogo: false });
   }

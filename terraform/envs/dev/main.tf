@@ -161,3 +161,15 @@ module "fleet_database" {
 }
 
 data "aws_region" "current" {}
+
+module "streaming" {
+  source = "../../modules/streaming"
+
+  create              = var.create_streaming
+  name                = local.name
+  subnet_ids          = module.network.private_subnet_ids
+  security_group_ids  = [module.network.workloads_security_group_id]
+  producer_role_names = [regex("[^/]+$", module.orchestration.flow_run_role_arn)]
+  consumer_role_names = [module.compute.job_role_name]
+  tags                = local.tags
+}

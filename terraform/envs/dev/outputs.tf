@@ -89,3 +89,8 @@ output "source_secret_arns" {
   description = "Secrets Manager ARN of each source's credentials, by contract name (put the values with aws secretsmanager put-secret-value)."
   value       = module.orchestration.source_secret_arns
 }
+
+output "kafka_bootstrap" {
+  description = "Bootstrap servers of the stream topics (MSK Serverless, IAM auth): LAKEHOUSE_KAFKA_BOOTSTRAP."
+  value       = module.streaming.bootstrap_brokers_sasl_iam
+}

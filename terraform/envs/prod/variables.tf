@@ -225,6 +225,12 @@ variable "source_secrets" {
   }
 }
 
+variable "create_streaming" {
+  description = "Controls if the MSK Serverless cluster of the stream topics (geo events) is created."
+  type        = bool
+  default     = true
+}
+
 ################################################################################
 # Fleet operational database (source fleet)
 ################################################################################

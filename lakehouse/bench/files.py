@@ -1,0 +1,116 @@
+"""Benchmark of the bulk-files path: generated I94 SAS7BDAT months -> landing -> bronze, by size.
+
+Each scale is a number of arrival rows per month over the same months; every step is measured
+with :class:`lakehouse.bench.measure.Meter` (wall time, CPU, peak resident memory of this
+process, of the Spark JVM and of its Python workers, where the SAS files are read). The figures
+answer one question: does memory stay flat while the data grows a hundredfold? The SAS reader
+works on row ranges of at most ``TASK_BYTES`` of file per task and ``TABLE_CHUNK_ROWS`` rows at
+a time, so it should.
+
+Run: ``make bench-files`` (1x and 100x) or ``python -m lakehouse.bench.files --scale 1x=2500
+--scale 100x=250000 --months 12``. Results go to ``bench/results/files-<UTC time>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lakehouse.bench.measure import Meter, _children, _status_kib, find_jvm_pid
+from lakehouse.bench.runner import machine_info
+from lakehouse.contracts import load_contract
+from lakehouse.replay.immigration import Month, generate
+from lakehouse.settings import Settings
+
+SOURCE, ENTITY = "immigration", "arrivals"
+
+
+def _workers_peak_mib(jvm_pid: int | None) -> float | None:
+    """Largest peak resident memory among the JVM's Python workers (pyspark daemons)."""
+    if not jvm_pid:
+        return None
+    peaks: list[int] = []
+    queue = _children(jvm_pid)
+    while queue:
+        pid = queue.pop()
+        peak = _status_kib(pid, "VmHWM")
+        if peak:
+            peaks.append(peak)
+        queue.extend(_children(pid))
+    return round(max(peaks) / 1024, 1) if peaks else None
+
+
+def run_scale(spark: Any, meter: Meter, work: Path, name: str, rows: int,
+              months: list[Month]) -> dict[str, Any]:
+    """Generate, land and load one scale in a fresh lake under ``work/name``."""
+    from lakehouse.sources import IngestRequest
+    from lakehouse.sources.files import run as land
+    from spark.landing_to_bronze import run as bronze
+
+    root = work / name
+    shutil.rmtree(root, ignore_errors=True)
+    inbox = root / "inbox"
+    settings = Settings(lake_root=root / "lake", _env_file=None)
+    contract = load_contract(SOURCE)
+    steps: dict[str, Any] = {}
+    with meter.step() as generated:
+        generate(inbox, months, rows, reference=False)
+    sizes = sum(p.stat().st_size for p in inbox.iterdir())
+    steps["generate"] = {**generated.to_dict(), "bytes": sizes}
+    with meter.step() as landed:
+        result = land(settings, contract, IngestRequest(location=str(inbox)))
+    steps["land"] = {**landed.to_dict(), "files": len(result.targets)}
+    with meter.step() as loaded:
+        done = bronze(spark, settings.lake, SOURCE, ENTITY)
+    steps["bronze"] = {**loaded.to_dict(), "rows_valid": done.rows_valid,
+                       "rows_quarantined": done.rows_quarantined,
+                       "python_worker_peak_rss_mib": _workers_peak_mib(meter.jvm_pid)}
+    return {"scale": name, "rows_per_month": rows, "months": len(months),
+            "rows": rows * len(months), "steps": steps}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark the SAS7BDAT files path by size.")
+    parser.add_argument("--scale", action="append", default=None,
+                        help="NAME=ROWS_PER_MONTH, repeatable (default 1x=2500 100x=250000)")
+    parser.add_argument("--months", type=int, default=12, help="months of 2016 (1-12)")
+    parser.add_argument("--work-dir", type=Path, default=Path("bench/work/files"))
+    parser.add_argument("--output-dir", type=Path, default=Path("bench/results"))
+    args = parser.parse_args(argv)
+    scales = [s.split("=", 1) for s in (args.scale or ["1x=2500", "100x=250000"])]
+    months = [Month(2016, m) for m in range(1, args.months + 1)]
+
+    from spark.session import get_session
+
+    settings = Settings(lake_root=args.work_dir / "session", _env_file=None)
+    spark = get_session(settings, app_name="lakehouse-bench-files")
+    spark.range(1).count()
+    meter = Meter()
+    meter.attach_jvm(find_jvm_pid(spark))
+    results = []
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.output_dir / f"files-{stamp}.json"
+    for name, rows in scales:
+        result = run_scale(spark, meter, args.work_dir, name, int(rows), months)
+        results.append(result)
+        bronze = result["steps"]["bronze"]
+        print(f"{name}: {result['rows']} rows, {result['steps']['generate']['bytes']} bytes; "
+              f"land {result['steps']['land']['wall_s']} s, "
+              f"peak {result['steps']['land']['peak_rss_mib']} MiB; "
+              f"bronze {bronze['wall_s']} s, JVM peak {bronze['jvm_peak_rss_mib']} MiB, "
+              f"Python worker peak {bronze['python_worker_peak_rss_mib']} MiB", flush=True)
+        # Written after every scale: a run stopped at 100x keeps the smaller scales' figures.
+        out.write_text(json.dumps({"machine": machine_info(), "results": results}, indent=2))
+    spark.stop()
+    print(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
