@@ -54,6 +54,7 @@ test-fast: dev ## Run the tests that need no Spark, servers or browser
 lint: setup-lint ## Lint Python, check the lock file, the Dockerfile, Terraform formatting and checkov
 	$(UV) lock --check
 	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen hadolint Dockerfile
 	bash scripts/lint-terraform.sh
 

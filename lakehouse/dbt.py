@@ -37,6 +37,7 @@ def project_dir() -> Path:
     override = os.environ.get(PROJECT_DIR_ENV)
     return Path(override) if override else PROJECT_DIR
 
+
 # Schemas of the dbt build database (see dbt_project/macros/generate_schema_name.sql).
 SILVER_SCHEMA = "silver"
 GOLD_SCHEMA = "gold"

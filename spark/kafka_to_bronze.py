@@ -47,8 +47,16 @@ from spark.landing_to_bronze import run as load_bronze
 
 logger = log.get_logger("bronze.stream")
 CONTENT_TYPE = "application/x-ndjson"
-_SUMMED = ("objects_seen", "objects_processed", "rows_read", "rows_valid", "rows_quarantined",
-           "rows_written", "rows_inserted", "rows_updated")
+_SUMMED = (
+    "objects_seen",
+    "objects_processed",
+    "rows_read",
+    "rows_valid",
+    "rows_quarantined",
+    "rows_written",
+    "rows_inserted",
+    "rows_updated",
+)
 
 
 class StreamJobError(RuntimeError):
@@ -88,8 +96,14 @@ def pending_records(lake: Lake, contract: Contract, bootstrap: str) -> int | Non
     from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     done = _checkpoint_offsets(checkpoint_dir(lake, contract), topic)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "lakehouse-probe",
-                         "enable.auto.commit": False, "log_level": 2})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "lakehouse-probe",
+            "enable.auto.commit": False,
+            "log_level": 2,
+        }
+    )
     try:
         metadata = consumer.list_topics(topic, timeout=10)
         info = metadata.topics.get(topic)
@@ -122,13 +136,24 @@ def _land_batch(lake: Lake, contract: Contract, entity: str, rows: list[Any], ba
         body=b"".join(bytes(r["value"]).rstrip(b"\r\n") + b"\n" for r in rows),
         batch_id=f"{contract.topic}-{min(int(p) for p in ranges)}-"
         f"{ranges[min(ranges, key=int)][0]}",
-        transport={"kind": "kafka", "topic": contract.topic, "offsets": ranges,
-                   "records": len(rows)},
+        transport={
+            "kind": "kafka",
+            "topic": contract.topic,
+            "offsets": ranges,
+            "records": len(rows),
+        },
         content_type=CONTENT_TYPE,
         fetched_at=fetched_at,
     )
-    log.log_event(logger, "stream.batch_landed", topic=contract.topic, batch=batch,
-                  records=len(rows), created=landed.created, path=str(landed.path))
+    log.log_event(
+        logger,
+        "stream.batch_landed",
+        topic=contract.topic,
+        batch=batch,
+        records=len(rows),
+        created=landed.created,
+        path=str(landed.path),
+    )
     return landed.created
 
 
@@ -211,8 +236,14 @@ def run(
             if follow
             else writer.trigger(availableNow=True)
         )
-        log.log_event(logger, "stream.start", topic=topic, follow=follow, pending=pending,
-                      checkpoint=str(checkpoint))
+        log.log_event(
+            logger,
+            "stream.start",
+            topic=topic,
+            follow=follow,
+            pending=pending,
+            checkpoint=str(checkpoint),
+        )
         query = writer.queryName(f"bronze-{source}").start()
         try:
             query.awaitTermination()
@@ -227,8 +258,13 @@ def run(
     results = [totals[e] for e in entities]
     for r in results:
         r.run_id = r.run_id or new_run_id()
-    log.log_event(logger, "stream.done", topic=topic, seconds=round(time.monotonic() - started, 1),
-                  **{r.table: r.rows_inserted for r in results})
+    log.log_event(
+        logger,
+        "stream.done",
+        topic=topic,
+        seconds=round(time.monotonic() - started, 1),
+        **{r.table: r.rows_inserted for r in results},
+    )
     return results
 
 
@@ -239,4 +275,3 @@ def _starting_offsets(contract: Contract) -> str:
 
 def result_dicts(results: list[BronzeResult]) -> list[dict[str, Any]]:
     return [asdict(r) for r in results]
-

@@ -380,9 +380,7 @@ def read_tables(batches: Iterable[Any], spec: ReadSpec) -> Iterator[Any]:
         for path, document, part, count in zip(
             batch["path"], batch["document"], part_numbers, parts, strict=True
         ):
-            yield from table_frames(
-                str(path), bool(document), spec, columns, int(part), int(count)
-            )
+            yield from table_frames(str(path), bool(document), spec, columns, int(part), int(count))
 
 
 def table_frames(
@@ -603,7 +601,10 @@ def _sas_chunks(
         limit = min(TABLE_CHUNK_ROWS, end - offset)
         try:
             chunk, _ = pyreadstat.read_sas7bdat(
-                local, row_offset=offset, row_limit=limit, usecols=wanted or None,
+                local,
+                row_offset=offset,
+                row_limit=limit,
+                usecols=wanted or None,
                 encoding=encoding,
             )
         except Exception as exc:  # a truncated or corrupt page

@@ -45,8 +45,9 @@ def _workers_peak_mib(jvm_pid: int | None) -> float | None:
     return round(max(peaks) / 1024, 1) if peaks else None
 
 
-def run_scale(spark: Any, meter: Meter, work: Path, name: str, rows: int,
-              months: list[Month]) -> dict[str, Any]:
+def run_scale(
+    spark: Any, meter: Meter, work: Path, name: str, rows: int, months: list[Month]
+) -> dict[str, Any]:
     """Generate, land and load one scale in a fresh lake under ``work/name``."""
     from lakehouse.sources import IngestRequest
     from lakehouse.sources.files import run as land
@@ -67,17 +68,29 @@ def run_scale(spark: Any, meter: Meter, work: Path, name: str, rows: int,
     steps["land"] = {**landed.to_dict(), "files": len(result.targets)}
     with meter.step() as loaded:
         done = bronze(spark, settings.lake, SOURCE, ENTITY)
-    steps["bronze"] = {**loaded.to_dict(), "rows_valid": done.rows_valid,
-                       "rows_quarantined": done.rows_quarantined,
-                       "python_worker_peak_rss_mib": _workers_peak_mib(meter.jvm_pid)}
-    return {"scale": name, "rows_per_month": rows, "months": len(months),
-            "rows": rows * len(months), "steps": steps}
+    steps["bronze"] = {
+        **loaded.to_dict(),
+        "rows_valid": done.rows_valid,
+        "rows_quarantined": done.rows_quarantined,
+        "python_worker_peak_rss_mib": _workers_peak_mib(meter.jvm_pid),
+    }
+    return {
+        "scale": name,
+        "rows_per_month": rows,
+        "months": len(months),
+        "rows": rows * len(months),
+        "steps": steps,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark the SAS7BDAT files path by size.")
-    parser.add_argument("--scale", action="append", default=None,
-                        help="NAME=ROWS_PER_MONTH, repeatable (default 1x=2500 100x=250000)")
+    parser.add_argument(
+        "--scale",
+        action="append",
+        default=None,
+        help="NAME=ROWS_PER_MONTH, repeatable (default 1x=2500 100x=250000)",
+    )
     parser.add_argument("--months", type=int, default=12, help="months of 2016 (1-12)")
     parser.add_argument("--work-dir", type=Path, default=Path("bench/work/files"))
     parser.add_argument("--output-dir", type=Path, default=Path("bench/results"))
@@ -100,11 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run_scale(spark, meter, args.work_dir, name, int(rows), months)
         results.append(result)
         bronze = result["steps"]["bronze"]
-        print(f"{name}: {result['rows']} rows, {result['steps']['generate']['bytes']} bytes; "
-              f"land {result['steps']['land']['wall_s']} s, "
-              f"peak {result['steps']['land']['peak_rss_mib']} MiB; "
-              f"bronze {bronze['wall_s']} s, JVM peak {bronze['jvm_peak_rss_mib']} MiB, "
-              f"Python worker peak {bronze['python_worker_peak_rss_mib']} MiB", flush=True)
+        print(
+            f"{name}: {result['rows']} rows, {result['steps']['generate']['bytes']} bytes; "
+            f"land {result['steps']['land']['wall_s']} s, "
+            f"peak {result['steps']['land']['peak_rss_mib']} MiB; "
+            f"bronze {bronze['wall_s']} s, JVM peak {bronze['jvm_peak_rss_mib']} MiB, "
+            f"Python worker peak {bronze['python_worker_peak_rss_mib']} MiB",
+            flush=True,
+        )
         # Written after every scale: a run stopped at 100x keeps the smaller scales' figures.
         out.write_text(json.dumps({"machine": machine_info(), "results": results}, indent=2))
     spark.stop()

@@ -78,8 +78,9 @@ def bronze(
         from lakehouse.contracts import load_contract
 
         if not load_contract(source).topic:
-            typer.echo(f"error: --follow needs a source on a Kafka topic; {source} has none",
-                       err=True)
+            typer.echo(
+                f"error: --follow needs a source on a Kafka topic; {source} has none", err=True
+            )
             raise typer.Exit(2)
     _print_summary(source, _run_flow(source, entity, lake_root, verbose, follow))
 

@@ -62,8 +62,12 @@ def ensure_bootstrap(settings: Settings) -> str:
     from lakehouse.log import get_logger, log_event
 
     status = LocalBroker(settings).start()
-    log_event(get_logger("kafka"), "kafka.broker_started", bootstrap=status.bootstrap,
-              folder=str(status.directory))
+    log_event(
+        get_logger("kafka"),
+        "kafka.broker_started",
+        bootstrap=status.bootstrap,
+        folder=str(status.directory),
+    )
     if not status.bootstrap:
         raise KafkaBrokerError(f"the local broker did not start (log {status.log_file})")
     return status.bootstrap

@@ -184,8 +184,12 @@ class ReplayServer:
             return error_reply(400, str(exc))
         cut_after = self.rsvps.take_drop()
         self._record(
-            {"path": meetup.PATH, "since_mtime": since, "status": 200,
-             "fault": None if cut_after is None else f"drop_after:{cut_after}"}
+            {
+                "path": meetup.PATH,
+                "since_mtime": since,
+                "status": 200,
+                "fault": None if cut_after is None else f"drop_after:{cut_after}",
+            }
         )
         return Reply(
             200,

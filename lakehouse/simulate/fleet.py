@@ -68,15 +68,43 @@ create table if not exists fleet.unit_performance (
 
 # Per type: id prefix, models with capacity, daily distance (km), fuel (litres per 100 km).
 TYPES = {
-    "aerial": ("AIR", [("ATR 72-600", 70), ("Dash 8-400", 78), ("A220-300", 140)],
-               (400.0, 2400.0), (180.0, 320.0)),
-    "maritime": ("SEA", [("Ro-Pax 180", 1200), ("Cargo 90", 40), ("Ferry 60", 600)],
-                 (80.0, 600.0), (900.0, 2200.0)),
-    "terrestrial": ("TRK", [("Actros 1845", 24), ("Citaro G", 150), ("Sprinter 519", 19)],
-                    (90.0, 900.0), (18.0, 38.0)),
+    "aerial": (
+        "AIR",
+        [("ATR 72-600", 70), ("Dash 8-400", 78), ("A220-300", 140)],
+        (400.0, 2400.0),
+        (180.0, 320.0),
+    ),
+    "maritime": (
+        "SEA",
+        [("Ro-Pax 180", 1200), ("Cargo 90", 40), ("Ferry 60", 600)],
+        (80.0, 600.0),
+        (900.0, 2200.0),
+    ),
+    "terrestrial": (
+        "TRK",
+        [("Actros 1845", 24), ("Citaro G", 150), ("Sprinter 519", 19)],
+        (90.0, 900.0),
+        (18.0, 38.0),
+    ),
 }
-NAMES = ["Albatross", "Borealis", "Condor", "Dolphin", "Eider", "Falcon", "Gannet", "Heron",
-         "Ibis", "Jaeger", "Kestrel", "Lynx", "Merlin", "Narwhal", "Osprey", "Puffin"]
+NAMES = [
+    "Albatross",
+    "Borealis",
+    "Condor",
+    "Dolphin",
+    "Eider",
+    "Falcon",
+    "Gannet",
+    "Heron",
+    "Ibis",
+    "Jaeger",
+    "Kestrel",
+    "Lynx",
+    "Merlin",
+    "Narwhal",
+    "Osprey",
+    "Puffin",
+]
 SUFFIXES = ["II", "III", "Star", "Express", "Spirit", "Pride"]
 BASES = ["Rotterdam", "Hamburg", "Lyon", "Oslo", "Porto", "Gdansk", "Bilbao", "Turin"]
 

@@ -151,7 +151,7 @@ def _s3_files(location: str, settings: Settings) -> Iterator[RemoteFile]:
         raise ListingFailed(f"cannot list {location}: {_boto_reason(exc)}") from None
     for obj in sorted(objects, key=lambda o: o["Key"]):
         key = obj["Key"]
-        name = key[len(prefix):]
+        name = key[len(prefix) :]
         if not name or key.endswith("/"):
             continue
 
@@ -216,8 +216,9 @@ def parse_listing(body: bytes, content_type: str | None, url: str) -> list[dict[
         except ValueError:
             data = None
     if isinstance(data, dict):
-        data = next((data[k] for k in ("files", "items", "data") if isinstance(
-            data.get(k), list)), None)
+        data = next(
+            (data[k] for k in ("files", "items", "data") if isinstance(data.get(k), list)), None
+        )
     if isinstance(data, list):
         for item in data:
             if isinstance(item, str):
@@ -225,8 +226,14 @@ def parse_listing(body: bytes, content_type: str | None, url: str) -> list[dict[
             elif isinstance(item, dict):
                 href = item.get("url") or item.get("href") or item.get("name")
                 if isinstance(href, str):
-                    entries.append({"href": href, "name": item.get("name"),
-                                    "size": item.get("size"), "modified": item.get("modified")})
+                    entries.append(
+                        {
+                            "href": href,
+                            "name": item.get("name"),
+                            "size": item.get("size"),
+                            "modified": item.get("modified"),
+                        }
+                    )
     else:
         parser = _Links()
         parser.feed(body.decode("utf-8", errors="replace"))
@@ -243,12 +250,16 @@ def parse_listing(body: bytes, content_type: str | None, url: str) -> list[dict[
             continue  # a folder, the parent, or a link named twice
         seen.add(absolute)
         name = entry.get("name") if isinstance(entry.get("name"), str) else None
-        files.append({
-            "url": absolute,
-            "name": name or unquote(posixpath.basename(path)),
-            "size": entry.get("size") if isinstance(entry.get("size"), int) else None,
-            "modified": entry.get("modified") if isinstance(entry.get("modified"), str) else None,
-        })
+        files.append(
+            {
+                "url": absolute,
+                "name": name or unquote(posixpath.basename(path)),
+                "size": entry.get("size") if isinstance(entry.get("size"), int) else None,
+                "modified": entry.get("modified")
+                if isinstance(entry.get("modified"), str)
+                else None,
+            }
+        )
     return files
 
 
@@ -303,10 +314,19 @@ class _Http:
                 reason = str(exc) or type(exc).__name__
                 if attempt == s.http_max_attempts:
                     raise OSError(f"{what}: {reason} (after {attempt} attempts)") from None
-                delay = min(s.http_backoff_base_s * 2 ** (attempt - 1)
-                            + random.uniform(0, s.http_backoff_base_s), s.http_backoff_max_s)
-                log_event(logger, "retry", logging.WARNING, what=what, reason=reason,
-                          delay_s=round(delay, 2))
+                delay = min(
+                    s.http_backoff_base_s * 2 ** (attempt - 1)
+                    + random.uniform(0, s.http_backoff_base_s),
+                    s.http_backoff_max_s,
+                )
+                log_event(
+                    logger,
+                    "retry",
+                    logging.WARNING,
+                    what=what,
+                    reason=reason,
+                    delay_s=round(delay, 2),
+                )
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -331,8 +351,9 @@ class _Http:
             listing = self.with_retries(location, get_listing)
         except OSError as exc:
             raise ListingFailed(f"cannot list {exc}") from None
-        for entry in parse_listing(listing.content, listing.headers.get("content-type"),
-                                   str(listing.url)):
+        for entry in parse_listing(
+            listing.content, listing.headers.get("content-type"), str(listing.url)
+        ):
             url = entry["url"]
 
             @contextmanager
@@ -351,7 +372,8 @@ class _Http:
                 try:
                     info = {
                         "size": int(response.headers["content-length"])
-                        if response.headers.get("content-length", "").isdigit() else None,
+                        if response.headers.get("content-length", "").isdigit()
+                        else None,
                         "modified": _header_time(response.headers.get("last-modified")),
                         "content_type": response.headers.get("content-type"),
                     }
@@ -359,8 +381,13 @@ class _Http:
                 finally:
                     context.__exit__(None, None, None)
 
-            yield RemoteFile(name=entry["name"], size=entry["size"], modified=entry["modified"],
-                             open=opener, info={"url": url})
+            yield RemoteFile(
+                name=entry["name"],
+                size=entry["size"],
+                modified=entry["modified"],
+                open=opener,
+                info={"url": url},
+            )
 
 
 # ------------------------------------------------------------------ the source
@@ -405,12 +432,15 @@ def run(
     location = resolve_location(contract, request)
     if not location:
         outcome = TargetOutcome(
-            key="location", label="location", status="failed",
+            key="location",
+            label="location",
+            status="failed",
             reason=f"no location: give --location, set "
             f"{env_name(contract.name, src.location_setting)} or location: in the contract",
         )
-        return clock.result(contract, window="", endpoint="", landing_dir=landing_dir,
-                            targets=[outcome])
+        return clock.result(
+            contract, window="", endpoint="", landing_dir=landing_dir, targets=[outcome]
+        )
 
     http: _Http | None = None
     try:
@@ -425,11 +455,11 @@ def run(
     except ListingFailed as exc:
         if http:
             http.close()
-        outcome = TargetOutcome(key="location", label=location, status="failed",
-                                reason=str(exc))
+        outcome = TargetOutcome(key="location", label=location, status="failed", reason=str(exc))
         log_event(logger, "listing failed", logging.ERROR, location=location, reason=str(exc))
-        return clock.result(contract, window="", endpoint=location, landing_dir=landing_dir,
-                            targets=[outcome])
+        return clock.result(
+            contract, window="", endpoint=location, landing_dir=landing_dir, targets=[outcome]
+        )
 
     targets: list[TargetOutcome] = []
     unmatched: list[str] = []
@@ -439,30 +469,53 @@ def run(
             if entity is None:
                 unmatched.append(remote.name)
                 continue
-            targets.append(_land_one(lake, contract, entity, location, remote, clock.batch_id,
-                                     report))
+            targets.append(
+                _land_one(lake, contract, entity, location, remote, clock.batch_id, report)
+            )
     finally:
         if http:
             http.close()
 
     if unmatched:
-        shown = ", ".join(unmatched[:20]) + (f" and {len(unmatched) - 20} more"
-                                             if len(unmatched) > 20 else "")
+        shown = ", ".join(unmatched[:20]) + (
+            f" and {len(unmatched) - 20} more" if len(unmatched) > 20 else ""
+        )
         several = len(unmatched) != 1
-        warning = (f"{len(unmatched)} file{'s' if several else ''} matched no entity's "
-                   f"patterns and {'were' if several else 'was'} skipped: {shown}")
-        log_event(logger, "files skipped", logging.WARNING, location=location,
-                  count=len(unmatched), files=shown)
+        warning = (
+            f"{len(unmatched)} file{'s' if several else ''} matched no entity's "
+            f"patterns and {'were' if several else 'was'} skipped: {shown}"
+        )
+        log_event(
+            logger,
+            "files skipped",
+            logging.WARNING,
+            location=location,
+            count=len(unmatched),
+            files=shown,
+        )
         report(UNMATCHED, warning)
         # One target of its own carries it (IngestResult has no run-level warnings).
-        targets.append(TargetOutcome(key=UNMATCHED, label=location, status="ok",
-                                     warnings=[warning]))
-    return clock.result(contract, window=f"{len(listed)} files listed", endpoint=location,
-                        landing_dir=landing_dir, targets=targets)
+        targets.append(
+            TargetOutcome(key=UNMATCHED, label=location, status="ok", warnings=[warning])
+        )
+    return clock.result(
+        contract,
+        window=f"{len(listed)} files listed",
+        endpoint=location,
+        landing_dir=landing_dir,
+        targets=targets,
+    )
 
 
-def _land_one(lake, contract: Contract, entity: str, location: str, remote: RemoteFile,
-              batch_id: str, report: ProgressHook) -> TargetOutcome:
+def _land_one(
+    lake,
+    contract: Contract,
+    entity: str,
+    location: str,
+    remote: RemoteFile,
+    batch_id: str,
+    report: ProgressHook,
+) -> TargetOutcome:
     outcome = TargetOutcome(key=remote.name, label=f"{entity}: {remote.name}", status="failed")
     report(remote.name, "landing")
     try:
@@ -475,8 +528,7 @@ def _land_one(lake, contract: Contract, entity: str, location: str, remote: Remo
                 "size": size,
                 "modified": remote.modified or info.get("modified"),
             }
-            content_type = (info.get("content_type")
-                            or mimetypes.guess_type(remote.basename)[0])
+            content_type = info.get("content_type") or mimetypes.guess_type(remote.basename)[0]
             landed = land_file(
                 lake,
                 source=contract.name,
@@ -501,8 +553,13 @@ def _land_one(lake, contract: Contract, entity: str, location: str, remote: Remo
     outcome.path = str(landed.path)
     if size is not None and size != landed.body_bytes:
         outcome.warnings.append(f"listed as {size} bytes, read {landed.body_bytes}")
-    log_event(logger, "file landed" if landed.created else "file unchanged", file=remote.name,
-              entity=entity, bytes=landed.body_bytes, path=landed.path)
+    log_event(
+        logger,
+        "file landed" if landed.created else "file unchanged",
+        file=remote.name,
+        entity=entity,
+        bytes=landed.body_bytes,
+        path=landed.path,
+    )
     report(remote.name, "landed" if landed.created else "unchanged (already landed)")
     return outcome
-

@@ -580,7 +580,7 @@ def inspect_body(contract: Contract, landing: str, body: bytes) -> dict[str, Any
                 "warning": f"body has no records at {layout.path} {_QUARANTINE}",
             }
         prefix = layout.path.rstrip(".") + "."
-        relative = source_field[len(prefix):] if source_field.startswith(prefix) else source_field
+        relative = source_field[len(prefix) :] if source_field.startswith(prefix) else source_field
         times = [json_path_get(r, relative) for r in records]
     if not times:
         return {"rows": 0, "warning": f"response has no {landing} rows"}

@@ -246,9 +246,7 @@ class _TablePoll:
         if t.columns:
             columns = sql.SQL(", ").join(sql.Identifier(c) for c in t.columns)
         key = _primary_key(conn, t.table)
-        order = (
-            sql.SQL(", ").join(sql.Identifier(k) for k in key) if key else sql.SQL("t::text")
-        )
+        order = sql.SQL(", ").join(sql.Identifier(k) for k in key) if key else sql.SQL("t::text")
         where = sql.SQL("{wm} <= {upto}").format(wm=wm, upto=sql.Literal(upto))
         if since is not None:
             where = sql.SQL("{wm} >= {since} and ").format(wm=wm, since=sql.Literal(since)) + where
@@ -312,9 +310,7 @@ class _TablePoll:
         t, out = self.table, self.outcome
         stored = read_state(self.state_path)
         self.watermark = _decode_watermark(stored["watermark"]) if stored else None
-        since = (
-            _minus_overlap(self.watermark, t.overlap_s) if self.watermark is not None else None
-        )
+        since = _minus_overlap(self.watermark, t.overlap_s) if self.watermark is not None else None
         self.progress(self.entity, f"polling {t.table}")
         try:
             with _connect(dsn, self.server) as conn:
@@ -355,10 +351,15 @@ class _TablePoll:
             mark = json_value(self.watermark)
             lines = [
                 json.dumps(
-                    {**dict(zip(key, json.loads(k), strict=True)), t.watermark_column: mark,
-                     "_deleted": True},
-                    ensure_ascii=False, separators=(",", ":"),
-                ).encode("utf-8") + b"\n"
+                    {
+                        **dict(zip(key, json.loads(k), strict=True)),
+                        t.watermark_column: mark,
+                        "_deleted": True,
+                    },
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                ).encode("utf-8")
+                + b"\n"
                 for k in gone
             ]
             landed = land_body(
@@ -368,8 +369,13 @@ class _TablePoll:
                 key=self.table.table,
                 body=b"".join(lines),
                 batch_id=self.batch_id,
-                transport={"kind": "postgres", "table": t.table, "server": self.server,
-                           "deleted_keys": len(lines), "watermark_to": mark},
+                transport={
+                    "kind": "postgres",
+                    "table": t.table,
+                    "server": self.server,
+                    "deleted_keys": len(lines),
+                    "watermark_to": mark,
+                },
                 content_type=CONTENT_TYPE,
             )
             self.outcome.objects += 1 if landed.created else 0
@@ -482,8 +488,15 @@ def run(
             outcome = TargetOutcome(key=entity, label=table.table, status="failed")
             outcome.reason = no_dsn
         else:
-            poll = _TablePoll(lake, contract, entity, table, server=server,
-                              batch_id=clock.batch_id, progress=report)
+            poll = _TablePoll(
+                lake,
+                contract,
+                entity,
+                table,
+                server=server,
+                batch_id=clock.batch_id,
+                progress=report,
+            )
             outcome = poll.run(dsn)
         log_event(
             logger,
@@ -496,8 +509,7 @@ def run(
             watermark_to=outcome.last_event,
             reason=outcome.reason,
         )
-        report(entity, f"landed {outcome.rows} rows" if outcome.ok
-               else f"failed: {outcome.reason}")
+        report(entity, f"landed {outcome.rows} rows" if outcome.ok else f"failed: {outcome.reason}")
         targets.append(outcome)
     return clock.result(
         contract,

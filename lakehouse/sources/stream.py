@@ -405,8 +405,13 @@ def run(
             f"no base URL: set LAKEHOUSE_{contract.name.upper()}_BASE_URL or base_url: in the "
             "contract"
         )
-        return clock.result(contract, window="", endpoint=src.path,
-                            landing_dir=lake.landing(contract.name, entity), targets=[outcome])
+        return clock.result(
+            contract,
+            window="",
+            endpoint=src.path,
+            landing_dir=lake.landing(contract.name, entity),
+            targets=[outcome],
+        )
     url = str(base).rstrip("/") + src.path
     position_path = state_dir(lake, contract.name) / POSITION_FILE
     stored = read_state(position_path) or {}
@@ -425,11 +430,16 @@ def run(
             sink = TopicSink(settings, src.topic, src.key_field)
         except Exception as exc:  # KafkaBrokerError, KafkaException: the broker is the problem
             outcome.reason = f"Kafka: {exc}"
-            return clock.result(contract, window=window, endpoint=url,
-                                landing_dir=lake.landing(contract.name, entity),
-                                targets=[outcome])
-    reader = StreamReader(settings, src, url, position, deadline=deadline, progress=report,
-                          key=key, client=client)
+            return clock.result(
+                contract,
+                window=window,
+                endpoint=url,
+                landing_dir=lake.landing(contract.name, entity),
+                targets=[outcome],
+            )
+    reader = StreamReader(
+        settings, src, url, position, deadline=deadline, progress=report, key=key, client=client
+    )
 
     batch: list[Record] = []
     batch_params: dict[str, Any] = {}
@@ -539,10 +549,17 @@ def run(
         ended=ended,
         reason=outcome.reason,
     )
-    report(key, f"landed {landed_records} records ({ended})" if outcome.ok
-           else f"failed: {outcome.reason}")
-    return clock.result(contract, window=window, endpoint=url,
-                        landing_dir=lake.landing(contract.name, entity), targets=[outcome])
+    report(
+        key,
+        f"landed {landed_records} records ({ended})" if outcome.ok else f"failed: {outcome.reason}",
+    )
+    return clock.result(
+        contract,
+        window=window,
+        endpoint=url,
+        landing_dir=lake.landing(contract.name, entity),
+        targets=[outcome],
+    )
 
 
 def _text(value: Any) -> str | None:

@@ -455,7 +455,10 @@ class LocalServer:
             )
             current = self.status()
             log_event(
-                _log, "warehouse.started", server=self.spec.name, port=current.port,
+                _log,
+                "warehouse.started",
+                server=self.spec.name,
+                port=current.port,
                 directory=str(self.directory),
             )
         self._ensure_database(current.port)

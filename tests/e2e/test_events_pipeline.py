@@ -142,8 +142,9 @@ def pipeline(kafka_broker, tmp_path_factory, own_topic_contracts):  # noqa: ANN0
     lake = root / "lake"
     runs: dict[str, subprocess.CompletedProcess] = {}
     with ReplayServer(rsvps=RsvpStream(total=LINES, drop_after=60, drops=1)) as replay:
-        runs["ingest-1"] = _cli(env, "ingest", "events", "--base-url", replay.url,
-                                "--max-records", "250")
+        runs["ingest-1"] = _cli(
+            env, "ingest", "events", "--base-url", replay.url, "--max-records", "250"
+        )
         runs["ingest-2"] = _cli(env, "ingest", "events", "--base-url", replay.url)
         requests = httpx.get(f"{replay.url}/__replay/requests").json()
         sent = _sent(replay.url)

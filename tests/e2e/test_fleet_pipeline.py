@@ -74,9 +74,7 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProc
 def _observe(run: Fleet) -> None:
     """Record the database's units as the test sees them (what each poll should find)."""
     with psycopg.connect(run.dsn) as conn:
-        rows = conn.execute(
-            f"select unit_id, {ATTRIBUTES} from fleet.transport_units"
-        ).fetchall()
+        rows = conn.execute(f"select unit_id, {ATTRIBUTES} from fleet.transport_units").fetchall()
     for unit_id, *attrs in rows:
         seen = run.versions[unit_id]
         if not seen or seen[-1] != tuple(attrs):
@@ -345,8 +343,9 @@ def test_a_wrong_password_or_an_unreachable_database_is_one_clear_line(
         ("host=127.0.0.1 port=1 dbname=fleet user=lakehouse password=not-it-9f3",
          "127.0.0.1:1/fleet"),
     ):  # fmt: skip
-        env = dict(fleet_run.env, LAKEHOUSE_FLEET_PG_DSN=dsn,
-                   LAKEHOUSE_LAKE_ROOT=str(tmp_path / "lake"))
+        env = dict(
+            fleet_run.env, LAKEHOUSE_FLEET_PG_DSN=dsn, LAKEHOUSE_LAKE_ROOT=str(tmp_path / "lake")
+        )
         for args in (("ingest", "fleet"), ("simulate", "fleet")):
             done = _cli(env, tmp_path, *args)
             assert done.returncode == 1, (args, done.stdout[-2000:])

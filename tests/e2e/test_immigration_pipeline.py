@@ -56,8 +56,7 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProc
 
 def readstat_rows(path: Path) -> list[dict[str, str]]:
     """A SAS7BDAT file's rows as the ``readstat`` command prints them (CSV to stdout)."""
-    done = subprocess.run(["readstat", str(path), "-"], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(["readstat", str(path), "-"], capture_output=True, text=True, check=True)
     return list(csv.DictReader(io.StringIO(done.stdout)))
 
 
@@ -66,11 +65,15 @@ def immigration_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("immigration-e2e")
     contracts = root / "contracts"
     contracts.mkdir()
-    shutil.copyfile(ROOT / "lakehouse" / "contracts" / "immigration.yml",
-                    contracts / "immigration.yml")
+    shutil.copyfile(
+        ROOT / "lakehouse" / "contracts" / "immigration.yml", contracts / "immigration.yml"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env.update(LAKEHOUSE_CONTRACTS_DIR=str(contracts), LAKEHOUSE_LAKE_ROOT=str(root / "lake"),
-               COLUMNS="200")
+    env.update(
+        LAKEHOUSE_CONTRACTS_DIR=str(contracts),
+        LAKEHOUSE_LAKE_ROOT=str(root / "lake"),
+        COLUMNS="200",
+    )
     inbox = root / "inbox"
     generate(inbox, [APRIL, MAY, JUNE], ROWS, seed=1)
     june = inbox / JUNE.file_name
@@ -130,8 +133,9 @@ def test_arrivals_by_visa_category_and_port_equal_counts_from_the_files(
 
 
 def test_the_corrected_april_file_supersedes_the_first_in_bronze(immigration_run: Run) -> None:
-    first = {int(float(r["cicid"])): r for r in readstat_rows(immigration_run.inbox
-                                                             / APRIL.file_name)}
+    first = {
+        int(float(r["cicid"])): r for r in readstat_rows(immigration_run.inbox / APRIL.file_name)
+    }
     _, rows = gold.query(
         immigration_run.settings,
         "select record_id, cast(admission_number as varchar) from fct_arrivals "
@@ -146,8 +150,10 @@ def test_the_corrected_april_file_supersedes_the_first_in_bronze(immigration_run
 def test_float_codes_sas_and_text_dates_and_admission_numbers_are_typed(
     immigration_run: Run,
 ) -> None:
-    source = {(int(float(r["i94mon"])), int(float(r["cicid"]))): r
-              for r in _expected_rows(immigration_run)}
+    source = {
+        (int(float(r["i94mon"])), int(float(r["cicid"]))): r
+        for r in _expected_rows(immigration_run)
+    }
     _, rows = gold.query(
         immigration_run.settings,
         "select file_month, record_id, citizenship_country_code, visa_category_code, "
@@ -164,9 +170,10 @@ def test_float_codes_sas_and_text_dates_and_admission_numbers_are_typed(
         assert until == datetime.strptime(row["dtaddto"], "%m%d%Y").date()
         assert len(admnum) == 11 and int(admnum) == int(float(row["admnum"]))
         assert flight == row["fltno"] and len(flight) == 5  # leading zeros kept
-    _, added = gold.query(immigration_run.settings,
-                          "select count(*) from fct_arrivals "
-                          "where file_added_date = arrival_date")
+    _, added = gold.query(
+        immigration_run.settings,
+        "select count(*) from fct_arrivals where file_added_date = arrival_date",
+    )
     assert added[0][0] == 2 * ROWS  # dtadfile (YYYYMMDD) is the arrival day in the generator
 
 
@@ -215,8 +222,10 @@ def test_a_truncated_month_is_quarantined_with_a_reason_while_the_others_load(
     (reject,) = quarantine.to_dict("records")
     assert reject["_landing_path"].endswith(JUNE.file_name)
     assert reject["reason"].startswith("unreadable sas7bdat file")
-    _, months = gold.query(immigration_run.settings,
-                           "select file_month, count(*) from fct_arrivals group by 1 order by 1")
+    _, months = gold.query(
+        immigration_run.settings,
+        "select file_month, count(*) from fct_arrivals group by 1 order by 1",
+    )
     assert months == [(4, ROWS), (5, ROWS)]
 
 
@@ -235,8 +244,9 @@ def test_coordinates_are_signed_degrees_and_demographics_are_pivoted(
     with open(immigration_run.inbox / "us-cities-demographics.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter=";"))
     totals = {f"{r['City'].upper()}, {r['State Code']}": int(r["Total Population"]) for r in rows}
-    _, dims = gold.query(immigration_run.settings,
-                         "select city_key, total_population from dim_city_demographics")
+    _, dims = gold.query(
+        immigration_run.settings, "select city_key, total_population from dim_city_demographics"
+    )
     assert dict(dims) == totals
     _, joined = gold.query(
         immigration_run.settings,

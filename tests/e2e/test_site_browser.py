@@ -69,7 +69,9 @@ def _contracts_env(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def site_settings(
-    tmp_path_factory: pytest.TempPathFactory, kafka_broker, own_topic_contracts  # noqa: ANN001
+    tmp_path_factory: pytest.TempPathFactory,
+    kafka_broker,
+    own_topic_contracts,  # noqa: ANN001
 ) -> Settings:
     """A lake on which the whole daily pipeline ran once, site refresh included (the geo
     events through the session's Kafka broker, on topics of this test's own)."""
@@ -443,7 +445,11 @@ def test_no_page_of_the_site_requests_anything_outside_it(
     site = site_settings.lake.site
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
     assert {
-        "index.html", "quality-gates.html", "fares.html", "events.html", "docs/index.html"
+        "index.html",
+        "quality-gates.html",
+        "fares.html",
+        "events.html",
+        "docs/index.html",
     } <= set(pages)
     raw = [p for p in pages if p.startswith("data-docs/")]
     assert "data-docs/index.html" in raw and any(

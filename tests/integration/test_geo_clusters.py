@@ -19,8 +19,10 @@ pytestmark = pytest.mark.slow
 
 POINTS = pd.DataFrame(
     [{"lat": 51.5 + i * 0.01, "lon": -0.1 + i * 0.01, "w": 1 + i, "t": "python"} for i in range(5)]
-    + [{"lat": -18.1 + i * 0.01, "lon": 179.9 if i % 2 else -179.9, "w": 2, "t": "hiking"}
-       for i in range(6)]
+    + [
+        {"lat": -18.1 + i * 0.01, "lon": 179.9 if i % 2 else -179.9, "w": 2, "t": "hiking"}
+        for i in range(6)
+    ]
     + [{"lat": 35.6, "lon": 139.6 + i * 0.02, "w": 1, "t": "photography"} for i in range(4)]
     + [{"lat": 35.61, "lon": 139.61, "w": 1, "t": None}]
 )
@@ -31,8 +33,7 @@ def clusters() -> pd.DataFrame:
     from spark.session import get_session
 
     spark = get_session(Settings(_env_file=None), "test-geo-clusters")
-    return cluster(POINTS, lat="lat", lon="lon", weight="w", label="t", k_range=(2, 6),
-                   spark=spark)
+    return cluster(POINTS, lat="lat", lon="lon", weight="w", label="t", k_range=(2, 6), spark=spark)
 
 
 def test_the_silhouette_picks_three_clusters_and_records_every_k_tried(clusters) -> None:  # noqa: ANN001

@@ -66,8 +66,13 @@ def _orders(conn, *rows: tuple[int, str, int]) -> None:
     for order_id, amount, minutes in rows:
         conn.execute(
             "insert into kinds_pg.orders values (%s, %s, %s, %s, %s)",
-            [order_id, amount, f"order {order_id}", json.dumps({"n": order_id}),
-             T0 + timedelta(minutes=minutes)],
+            [
+                order_id,
+                amount,
+                f"order {order_id}",
+                json.dumps({"n": order_id}),
+                T0 + timedelta(minutes=minutes),
+            ],
         )
 
 
@@ -88,8 +93,9 @@ def test_polls_catch_late_rows_and_same_timestamps_and_repeat_nothing(
     settings, contract, shop, warehouse_server
 ):
     # 20 and 20 share a timestamp; the last row is at +30 min (overlap 5 min: from +25 on).
-    _orders(shop, (1, "10.00", 0), (2, "12.50", 10), (3, "7.25", 20), (4, "8.00", 20),
-            (5, "99.99", 30))
+    _orders(
+        shop, (1, "10.00", 0), (2, "12.50", 10), (3, "7.25", 20), (4, "8.00", 20), (5, "99.99", 30)
+    )
     shop.execute("insert into kinds_pg.customers values (1, 'Ada', %s)", [T0])
 
     result, by_key = _poll(settings, contract)
@@ -101,16 +107,24 @@ def test_polls_catch_late_rows_and_same_timestamps_and_repeat_nothing(
     rows = _rows(first_objects)
     assert sorted(r["order_id"] for r in rows) == [1, 2, 3, 4, 5]
     one = next(r for r in rows if r["order_id"] == 2)
-    assert one == {"order_id": 2, "amount": "12.50", "note": "order 2", "tags": {"n": 2},
-                   "updated_at": "2025-03-05T12:10:00+00:00"}
+    assert one == {
+        "order_id": 2,
+        "amount": "12.50",
+        "note": "order 2",
+        "tags": {"n": 2},
+        "updated_at": "2025-03-05T12:10:00+00:00",
+    }
     transports = [read_object(p)["envelope"]["transport"] for p in first_objects]
     server = f"127.0.0.1:{warehouse_server.port}/lakehouse"
-    assert {"kind": "postgres", "table": "kinds_pg.orders", "server": server,
-            "watermark_from": "2025-03-05T12:00:00+00:00",
-            "watermark_to": "2025-03-05T12:20:00+00:00", "rows": 3} in transports
-    state = json.loads(
-        (settings.lake.state / "ingest" / "kinds_pg" / "orders.json").read_text()
-    )
+    assert {
+        "kind": "postgres",
+        "table": "kinds_pg.orders",
+        "server": server,
+        "watermark_from": "2025-03-05T12:00:00+00:00",
+        "watermark_to": "2025-03-05T12:20:00+00:00",
+        "rows": 3,
+    } in transports
+    state = json.loads((settings.lake.state / "ingest" / "kinds_pg" / "orders.json").read_text())
     assert state["watermark"] == {"type": "datetime", "value": "2025-03-05T12:30:00+00:00"}
 
     # Nothing new: the overlap's rows come back as the same bytes and land nothing.
@@ -177,8 +191,9 @@ def test_a_missing_dsn_and_cdc_are_clear(settings, contract, monkeypatch):
     assert [t.reason for t in result.targets] == [
         f"{DSN_VAR} is not set (the PostgreSQL connection string, a secret)"
     ] * 2
-    cdc = contract.model_copy(update={"source": contract.source.model_copy(
-        update={"capture": "cdc"})})
+    cdc = contract.model_copy(
+        update={"source": contract.source.model_copy(update={"capture": "cdc"})}
+    )
     with pytest.raises(NotSupportedYet, match=r"not supported yet: change data capture"):
         pg_kind.run(settings, cdc, IngestRequest())
     with pytest.raises(WindowError, match=r"not supported yet: change data capture"):

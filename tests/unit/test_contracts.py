@@ -87,7 +87,7 @@ def test_a_minimal_files_contract_loads(tmp_path: Path):
 @pytest.mark.parametrize(
     ("change", "at"),
     [
-        (("delimiter: \";\"", "delimter: \";\""), "entities.rows.layout.csv.delimter"),
+        (('delimiter: ";"', 'delimter: ";"'), "entities.rows.layout.csv.delimter"),
         (("bronze_table: demo__rows", "bronze_table: rows"), "bronze_table must be demo__rows"),
         (("natural_key: [id]", "natural_key: [nope]"), "natural_key names unknown fields"),
         (("kind: files", "kind: ftp"), "at source"),

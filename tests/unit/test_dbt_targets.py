@@ -47,6 +47,7 @@ def _weather_contract_only(tmp_path, monkeypatch) -> None:
     shutil.copy(CONTRACTS_DIR / "weather.yml", folder)
     monkeypatch.setenv("LAKEHOUSE_CONTRACTS_DIR", str(folder))
 
+
 # One shared server for the session (see lakehouse.warehouse.testing).
 warehouse_server = testing.warehouse_server
 warehouse_settings = testing.warehouse_settings

@@ -44,8 +44,12 @@ def test_fleet_models_compile_for_the_clouds(settings, tmp_path, target, monkeyp
     result = run_dbt_on(
         settings,
         [
-            "compile", "--no-populate-cache", "--select", "+agg_fleet_performance_daily",
-            "--exclude", *sorted(NEEDS_LIVE_QUERY),
+            "compile",
+            "--no-populate-cache",
+            "--select",
+            "+agg_fleet_performance_daily",
+            "--exclude",
+            *sorted(NEEDS_LIVE_QUERY),
         ],  # fmt: skip
         target=target,
     )

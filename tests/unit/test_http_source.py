@@ -317,9 +317,7 @@ def test_a_token_refused_twice_fails_the_target_naming_the_api_reason(
     assert len(searches) == 8  # each target: the first try and one after renewing
 
 
-def test_missing_credentials_fail_every_target_naming_the_variables(
-    api, fast, monkeypatch
-) -> None:
+def test_missing_credentials_fail_every_target_naming_the_variables(api, fast, monkeypatch) -> None:
     _, url = api
     # tests/conftest.py gives every test the replay's credentials; this one has none.
     monkeypatch.delenv("LAKEHOUSE_FLIGHTS_CLIENT_ID", raising=False)

@@ -27,8 +27,7 @@ APRIL = Month(2016, 4)
 
 
 def readstat_rows(path: Path) -> list[dict[str, str]]:
-    done = subprocess.run(["readstat", str(path), "-"], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(["readstat", str(path), "-"], capture_output=True, text=True, check=True)
     return list(csv.DictReader(io.StringIO(done.stdout)))
 
 
@@ -61,8 +60,9 @@ def test_the_sas_file_is_read_back_by_readstat_with_the_originals_traps(inbox: P
 
 
 def test_the_reference_files_keep_their_layouts(inbox: Path) -> None:
-    temps = pd.read_csv(inbox / "GlobalLandTemperaturesByCity.csv", dtype=str,
-                        keep_default_na=False)
+    temps = pd.read_csv(
+        inbox / "GlobalLandTemperaturesByCity.csv", dtype=str, keep_default_na=False
+    )
     assert temps["AverageTemperature"].iloc[0] == ""  # early months empty
     assert {"57.05N", "34.56S"} <= set(temps["Latitude"])
     assert (temps.drop_duplicates(["City", "Country"])["City"] == "London").sum() == 2
@@ -91,26 +91,42 @@ def test_proc_format_value_lists_become_lookup_rows() -> None:
 
 def _landed(tmp_path: Path, source: Path) -> str:
     with open(source, "rb") as fh:
-        return str(land_file(Lake(tmp_path / "lake"), source="immigration", entity="arrivals",
-                             name=source.name, stream=fh, batch_id="b1",
-                             transport={"kind": "file", "location": "inbox"},
-                             fetched_at=FETCHED).path)
+        return str(
+            land_file(
+                Lake(tmp_path / "lake"),
+                source="immigration",
+                entity="arrivals",
+                name=source.name,
+                stream=fh,
+                batch_id="b1",
+                transport={"kind": "file", "location": "inbox"},
+                fetched_at=FETCHED,
+            ).path
+        )
 
 
-SPEC = ReadSpec(layout={"type": "sas7bdat", "encoding": "latin-1"},
-                values={"raw__cicid": "cicid", "raw__admnum": "admnum",
-                        "raw__fltno": "fltno", "raw__depdate": "depdate"},
-                required={"raw__cicid"})
+SPEC = ReadSpec(
+    layout={"type": "sas7bdat", "encoding": "latin-1"},
+    values={
+        "raw__cicid": "cicid",
+        "raw__admnum": "admnum",
+        "raw__fltno": "fltno",
+        "raw__depdate": "depdate",
+    },
+    required={"raw__cicid"},
+)
 
 
 def test_the_project_reader_splits_a_file_into_row_ranges_that_add_up(
-    inbox: Path, tmp_path: Path,
+    inbox: Path,
+    tmp_path: Path,
 ) -> None:
     path = _landed(tmp_path, inbox / APRIL.file_name)
     columns = table_columns(SPEC)
     whole = pd.concat(list(table_frames(path, False, SPEC, columns)))
-    parts = pd.concat([f for part in range(3)
-                       for f in table_frames(path, False, SPEC, columns, part, 3)])
+    parts = pd.concat(
+        [f for part in range(3) for f in table_frames(path, False, SPEC, columns, part, 3)]
+    )
     assert parts["_pos"].tolist() == list(range(1200)) == whole["_pos"].tolist()
     assert parts["raw__cicid"].tolist() == whole["raw__cicid"].tolist()
     expected = readstat_rows(inbox / APRIL.file_name)
@@ -123,7 +139,8 @@ def test_the_project_reader_splits_a_file_into_row_ranges_that_add_up(
 
 
 def test_a_truncated_sas_file_is_one_problem_told_once_across_its_parts(
-    inbox: Path, tmp_path: Path,
+    inbox: Path,
+    tmp_path: Path,
 ) -> None:
     cut = tmp_path / "i94_jun16_sub.sas7bdat"
     data = (inbox / APRIL.file_name).read_bytes()

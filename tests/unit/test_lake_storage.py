@@ -19,9 +19,7 @@ def test_local_lake_is_unchanged(tmp_path: Path) -> None:
 
 
 def test_s3_root_puts_every_layer_under_it_and_disk_work_in_the_work_dir(tmp_path: Path) -> None:
-    settings = Settings(
-        lake_root="s3://acme-lake/dev", work_dir=tmp_path / "work", _env_file=None
-    )
+    settings = Settings(lake_root="s3://acme-lake/dev", work_dir=tmp_path / "work", _env_file=None)
     assert settings.lake_root == "s3://acme-lake/dev"  # not folded into "s3:/acme-lake"
     lake = settings.lake
     assert settings.in_object_store and is_remote(lake.root)
@@ -34,9 +32,7 @@ def test_s3_root_puts_every_layer_under_it_and_disk_work_in_the_work_dir(tmp_pat
 
 def test_aws_profile_takes_a_bucket_per_layer_from_terraform_settings(tmp_path: Path) -> None:
     buckets = {"landing": "acme-landing", "bronze": "acme-bronze", "site": "acme-site"}
-    settings = Settings(
-        profile="aws", buckets=buckets, lake_root=tmp_path / "work", _env_file=None
-    )
+    settings = Settings(profile="aws", buckets=buckets, lake_root=tmp_path / "work", _env_file=None)
     lake = settings.lake
     assert uri(lake.landing("weather", "hourly")) == "s3://acme-landing/weather/hourly"
     assert uri(lake.bronze("weather__hourly")) == "s3://acme-bronze/weather__hourly"

@@ -6,8 +6,8 @@ from lakehouse.site.dbt_docs import fix_broken_references
 
 DBT_DOCS_SNIPPET = (
     '<link rel="shortcut icon" href="${require(\'./assets/favicons/favicon.ico\')}" />'
-    "<script>var t='<svg class=\"icn\"><use xlink:href=\"{{ getIcon(item.type, \\'on\\') }}\">"
-    "</use></svg><use xlink:href=\"#static\"></use>';</script>"
+    '<script>var t=\'<svg class="icn"><use xlink:href="{{ getIcon(item.type, \\\'on\\\') }}">'
+    '</use></svg><use xlink:href="#static"></use>\';</script>'
 )
 
 

@@ -380,7 +380,9 @@ def test_fleet_page_shows_count_mean_and_p90_per_unit_type_and_day(
         ["maritime", "2026-01-04", "4", "1500.0", "1900.0", "300.0", "500.0", "12.00", "18.00"],
     ]
     assert [row[:2] for row in tables["fleet-days"]] == [
-        ["aerial", "2026-01-04"], ["maritime", "2026-01-04"], ["aerial", "2026-01-03"]
+        ["aerial", "2026-01-04"],
+        ["maritime", "2026-01-04"],
+        ["aerial", "2026-01-03"],
     ]
     assert "https://" not in html and "http://" not in html
 

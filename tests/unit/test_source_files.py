@@ -60,8 +60,12 @@ def test_a_folder_lands_matched_files_exactly_and_names_the_rest(fast, contract,
     result = files_kind.run(fast, contract, IngestRequest(location=str(drop)))
     assert result.ok and result.kind == "files", result.failure_message()
     targets = _by_key(result)
-    assert set(targets) == {"i94_apr16_sub.SAS7BDAT", "airport-codes_csv.csv",
-                            "more/airport-codes-2.csv", files_kind.UNMATCHED}
+    assert set(targets) == {
+        "i94_apr16_sub.SAS7BDAT",
+        "airport-codes_csv.csv",
+        "more/airport-codes-2.csv",
+        files_kind.UNMATCHED,
+    }
     assert targets[files_kind.UNMATCHED].warnings == [
         "1 file matched no entity's patterns and was skipped: readme.txt"
     ]
@@ -82,8 +86,9 @@ def test_a_folder_lands_matched_files_exactly_and_names_the_rest(fast, contract,
 
     # Dropped again: nothing new. Corrected under the same name: a new object.
     again = _by_key(files_kind.run(fast, contract, IngestRequest(location=str(drop))))
-    assert all(t.duplicate and t.objects == 0 for k, t in again.items()
-               if k != files_kind.UNMATCHED)
+    assert all(
+        t.duplicate and t.objects == 0 for k, t in again.items() if k != files_kind.UNMATCHED
+    )
     (drop / "airport-codes_csv.csv").write_bytes(CSV + b"KOAK,Oakland International\n")
     fixed = _by_key(files_kind.run(fast, contract, IngestRequest(location=str(drop))))
     assert fixed["airport-codes_csv.csv"].objects == 1
@@ -146,16 +151,23 @@ def test_an_html_listing_lands_the_linked_files(fast, contract, drop):
 
 
 def test_a_json_listing_and_a_missing_file_that_fails_alone(fast, contract, drop):
-    (drop / "index.json").write_text(json.dumps([
-        "i94_apr16_sub.SAS7BDAT",
-        {"name": "airport-codes_csv.csv", "url": "airport-codes_csv.csv", "size": len(CSV)},
-        "airport-codes-gone.csv",
-    ]))
+    (drop / "index.json").write_text(
+        json.dumps(
+            [
+                "i94_apr16_sub.SAS7BDAT",
+                {"name": "airport-codes_csv.csv", "url": "airport-codes_csv.csv", "size": len(CSV)},
+                "airport-codes-gone.csv",
+            ]
+        )
+    )
     with _Served(drop) as server:
         result = files_kind.run(fast, contract, IngestRequest(location=server.url + "/index.json"))
     targets = _by_key(result)
-    assert set(targets) == {"i94_apr16_sub.SAS7BDAT", "airport-codes_csv.csv",
-                            "airport-codes-gone.csv"}
+    assert set(targets) == {
+        "i94_apr16_sub.SAS7BDAT",
+        "airport-codes_csv.csv",
+        "airport-codes-gone.csv",
+    }
     assert targets["airport-codes_csv.csv"].ok and targets["i94_apr16_sub.SAS7BDAT"].ok
     gone = targets["airport-codes-gone.csv"]
     assert not gone.ok and "HTTP 404" in gone.reason
@@ -163,13 +175,16 @@ def test_a_json_listing_and_a_missing_file_that_fails_alone(fast, contract, drop
 
 
 def test_listing_parses_json_objects_and_html_links():
-    html = b'<a href="../">up</a><a href="sub/">sub</a><a href="?C=M">sort</a>' \
-           b'<a href="a%20b.csv">a b</a><a href="http://other/x.csv#frag">x</a>'
-    assert [(f["name"], f["url"]) for f in files_kind.parse_listing(
-        html, "text/html", "http://h/d/")] == [("a b.csv", "http://h/d/a%20b.csv"),
-                                                ("x.csv", "http://other/x.csv")]
-    listed = files_kind.parse_listing(b'{"files": [{"href": "/f/1.csv", "size": 3}]}',
-                                      "application/json", "http://h/d/index.json")
+    html = (
+        b'<a href="../">up</a><a href="sub/">sub</a><a href="?C=M">sort</a>'
+        b'<a href="a%20b.csv">a b</a><a href="http://other/x.csv#frag">x</a>'
+    )
+    assert [
+        (f["name"], f["url"]) for f in files_kind.parse_listing(html, "text/html", "http://h/d/")
+    ] == [("a b.csv", "http://h/d/a%20b.csv"), ("x.csv", "http://other/x.csv")]
+    listed = files_kind.parse_listing(
+        b'{"files": [{"href": "/f/1.csv", "size": 3}]}', "application/json", "http://h/d/index.json"
+    )
     assert listed == [{"url": "http://h/f/1.csv", "name": "1.csv", "size": 3, "modified": None}]
 
 
@@ -213,14 +228,17 @@ def test_an_s3_prefix_lands_its_files(fast, contract, s3):
     result = files_kind.run(fast, contract, IngestRequest(location="s3://drops/in"))
     assert result.ok, result.failure_message()
     targets = _by_key(result)
-    assert set(targets) == {"i94_apr16_sub.sas7bdat", "airport-codes_csv.csv",
-                            files_kind.UNMATCHED}
+    assert set(targets) == {"i94_apr16_sub.sas7bdat", "airport-codes_csv.csv", files_kind.UNMATCHED}
     sas = targets["i94_apr16_sub.sas7bdat"]
     assert body_bytes(Path(sas.path)) == BINARY
     transport = read_object(Path(sas.path))["envelope"]["transport"]
-    assert transport == {"kind": "file", "location": "s3://drops/in",
-                         "name": "i94_apr16_sub.sas7bdat", "size": len(BINARY),
-                         "modified": transport["modified"]}
+    assert transport == {
+        "kind": "file",
+        "location": "s3://drops/in",
+        "name": "i94_apr16_sub.sas7bdat",
+        "size": len(BINARY),
+        "modified": transport["modified"],
+    }
     again = _by_key(files_kind.run(fast, contract, IngestRequest(location="s3://drops/in/")))
     assert again["i94_apr16_sub.sas7bdat"].duplicate
 

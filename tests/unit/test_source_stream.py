@@ -31,8 +31,16 @@ GARBAGE = b"<<this line is not JSON>>"
 class FeedServer:
     """A threaded HTTP server streaming the feed; ``drop_at`` cuts the first connection once."""
 
-    def __init__(self, *, total: int = 50, drop_at: int | None = 13, inclusive: bool = False,
-                 fmt: str = "json_lines", status: int = 200, idle: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        total: int = 50,
+        drop_at: int | None = 13,
+        inclusive: bool = False,
+        fmt: str = "json_lines",
+        status: int = 200,
+        idle: bool = False,
+    ) -> None:
         self.total, self.drop_at, self.inclusive = total, drop_at, inclusive
         self.fmt, self.status, self.idle = fmt, status, idle
         self.requests: list[dict[str, list[str]]] = []
@@ -57,8 +65,11 @@ class FeedServer:
         for i in range(1, self.total + 1):
             mtime = 1000 + i
             if since is None or mtime > since or (self.inclusive and mtime == since):
-                out.append(json.dumps({"id": i, "mtime": mtime, "title": f"página {i}"},
-                                      ensure_ascii=False).encode())
+                out.append(
+                    json.dumps(
+                        {"id": i, "mtime": mtime, "title": f"página {i}"}, ensure_ascii=False
+                    ).encode()
+                )
             if i == 7 and (since is None or since < 1007):
                 out.append(GARBAGE)
         return out
@@ -75,8 +86,9 @@ class FeedServer:
             h.wfile.write(body)
             return
         h.send_response(200)
-        h.send_header("Content-Type", "text/event-stream" if self.fmt == "sse"
-                      else "application/x-ndjson")
+        h.send_header(
+            "Content-Type", "text/event-stream" if self.fmt == "sse" else "application/x-ndjson"
+        )
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
 
@@ -184,8 +196,12 @@ def test_batches_carry_their_position_and_exact_bytes(fast, contract):
     envelopes = [read_object(p)["envelope"] for p in objects]
     transports = sorted((e["transport"] for e in envelopes), key=lambda t: t["first"])
     assert transports[0] == {
-        "kind": "stream", "url": f"{server.url}/events", "params": {"feed": "test"},
-        "first": 1001, "last": 1009, "records": 10,
+        "kind": "stream",
+        "url": f"{server.url}/events",
+        "params": {"feed": "test"},
+        "first": 1001,
+        "last": 1009,
+        "records": 10,
     }
     assert transports[1]["first"] == 1010 and transports[1]["last"] == 1012
     assert transports[1]["records"] == 3
@@ -208,8 +224,9 @@ def test_server_sent_events_land_their_data_lines(fast, contract):
 def test_max_seconds_ends_an_idle_stream(fast, contract):
     with FeedServer(idle=True) as server:
         started = time.monotonic()
-        result = stream_kind.run(fast, contract, IngestRequest(base_url=server.url,
-                                                               max_seconds=0.5))
+        result = stream_kind.run(
+            fast, contract, IngestRequest(base_url=server.url, max_seconds=0.5)
+        )
     assert time.monotonic() - started < 4
     assert result.ok and result.targets[0].rows == 0
 
@@ -235,9 +252,11 @@ def test_a_stream_takes_no_dates_with_or_without_a_topic(contract):
     kafka = _with(contract, topic="geo.events", key_field="id")
     stream_kind.check_request(kafka, IngestRequest(max_records=5))
     with pytest.raises(WindowError, match="takes no dates"):
-        stream_kind.check_request(kafka, IngestRequest(start_date=date(2025, 3, 5),
-                                                       end_date=date(2025, 3, 6)))
+        stream_kind.check_request(
+            kafka, IngestRequest(start_date=date(2025, 3, 5), end_date=date(2025, 3, 6))
+        )
     with pytest.raises(WindowError, match="takes no dates"):
-        stream_kind.check_request(contract, IngestRequest(start_date=date(2025, 3, 5),
-                                                          end_date=date(2025, 3, 6)))
+        stream_kind.check_request(
+            contract, IngestRequest(start_date=date(2025, 3, 5), end_date=date(2025, 3, 6))
+        )
     stream_kind.check_request(contract, IngestRequest(max_records=5))
