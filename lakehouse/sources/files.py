@@ -400,6 +400,36 @@ def resolve_location(contract: Contract, request: IngestRequest) -> str | None:
     return str(value) if value else None
 
 
+def _is_contract_default(contract: Contract, request: IngestRequest, location: str) -> bool:
+    """Whether ``location`` is the contract's own inbox, not one the user named."""
+    src = contract.source
+    assert isinstance(src, FilesSource)
+    return not request.location and location == str(src.location)
+
+
+def _no_inbox_yet(contract: Contract, clock: Clock, folder: Path, landing_dir) -> IngestResult:
+    """The contract's default inbox does not exist yet: nothing to land, said as a warning.
+
+    A registered files source without files must not fail every daily refresh; a folder the
+    user named (``--from``, the setting) that does not exist still fails.
+    """
+    src = contract.source
+    assert isinstance(src, FilesSource)
+    warning = (
+        f"no inbox folder {folder} yet: nothing to land (drop files there, or give --from / "
+        f"{env_name(contract.name, src.location_setting)})"
+    )
+    log_event(logger, "no inbox yet", logging.WARNING, location=str(folder))
+    outcome = TargetOutcome(key="location", label=str(folder), status="ok", warnings=[warning])
+    return clock.result(
+        contract,
+        window="0 files listed",
+        endpoint=str(folder),
+        landing_dir=landing_dir,
+        targets=[outcome],
+    )
+
+
 def check_request(contract: Contract, request: IngestRequest) -> None:
     """Refuse, before anything runs, what this kind cannot do (``lakehouse ingest`` exit 2)."""
     if request.start_date or request.end_date:
@@ -451,7 +481,10 @@ def run(
             listed = list(http.files(location))
         else:
             folder = Path(location[7:] if location.startswith("file://") else location)
-            listed = list(_folder_files(folder.expanduser()))
+            folder = folder.expanduser()
+            if not folder.exists() and _is_contract_default(contract, request, location):
+                return _no_inbox_yet(contract, clock, folder, landing_dir)
+            listed = list(_folder_files(folder))
     except ListingFailed as exc:
         if http:
             http.close()

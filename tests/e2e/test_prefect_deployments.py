@@ -180,8 +180,9 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A real Prefect server with the project's deployments and a process worker."""
+def stack(tmp_path_factory: pytest.TempPathFactory, kafka_broker: Any) -> Iterator[Stack]:
+    """A real Prefect server with the project's deployments and a process worker; every
+    registered source reaches a stand-in (the replay server, the session's Kafka broker)."""
     from lakehouse.replay import ReplayServer
 
     base = tmp_path_factory.mktemp("prefect-e2e")
@@ -233,6 +234,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 # The older name of LAKEHOUSE_WEATHER_BASE_URL: it keeps working.
                 "LAKEHOUSE_OPENMETEO_URL": replay.url,
                 "LAKEHOUSE_FLIGHTS_BASE_URL": replay.url,
+                "LAKEHOUSE_EVENTS_BASE_URL": replay.url,
+                "LAKEHOUSE_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
                 "LAKEHOUSE_FLIGHTS_CLIENT_ID": "replay-client-id",
                 "LAKEHOUSE_FLIGHTS_CLIENT_SECRET": "replay-client-secret",
                 "LAKEHOUSE_ALERT_WEBHOOK_URL": receiver.url,

@@ -113,6 +113,25 @@ def test_the_location_comes_from_the_setting_and_missing_ones_fail_clearly(
         files_kind.check_request(contract, IngestRequest(start_date=date(2025, 1, 1)))
 
 
+def test_a_missing_default_inbox_is_a_warning_but_a_named_folder_fails(
+    fast, contract, tmp_path, monkeypatch
+):
+    # A registered files source whose own inbox was never created must not fail every daily
+    # refresh; a folder the user names (--from, the setting) that does not exist still fails.
+    inbox = tmp_path / "inbox"
+    default = contract.model_copy(
+        update={"source": contract.source.model_copy(update={"location": str(inbox)})}
+    )
+    result = files_kind.run(fast, default, IngestRequest())
+    assert result.ok and [t.key for t in result.targets] == ["location"]
+    assert result.targets[0].objects == 0
+    assert result.targets[0].warnings[0].startswith(f"no inbox folder {inbox} yet")
+    named = files_kind.run(fast, default, IngestRequest(location=str(inbox)))
+    assert not named.ok and named.targets[0].reason.endswith("inbox is not a folder")
+    monkeypatch.setenv("LAKEHOUSE_KINDS_FILES_LOCATION", str(tmp_path / "elsewhere"))
+    assert not files_kind.run(fast, default, IngestRequest()).ok
+
+
 class _Served:
     """The drop folder behind Python's file server (its HTML listing), plus a JSON index."""
 
