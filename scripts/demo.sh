@@ -99,6 +99,7 @@ main() {
   each layer:      uv run lakehouse status
   the lake:        ${LAKEHOUSE_LAKE_ROOT}/{landing,bronze,quarantine,gold}
   run it again:    make demo   (a re-run does only new work)
+  kafka broker:    uv run lakehouse kafka stop   (started for the events stream; a re-run reuses it)
 HINTS
 }
 
