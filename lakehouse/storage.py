@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import IO, Any
 
@@ -71,7 +72,8 @@ def write_bytes_atomic(path: Any, data: bytes, *, exclusive: bool = False) -> bo
         path.write_bytes(data)
         return True
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Unique per writer, not per process: threads of one ingest may land the same bytes at once.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()

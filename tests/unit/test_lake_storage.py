@@ -55,3 +55,20 @@ def test_atomic_local_write_never_overwrites_when_exclusive(tmp_path: Path) -> N
     assert write_bytes_atomic(path, b"three")
     assert path.read_bytes() == b"three"
     assert [p.name for p in path.parent.iterdir()] == ["object"]
+
+
+def test_threads_landing_the_same_bytes_at_once_all_succeed(tmp_path: Path) -> None:
+    # Targets of one ingest run in threads and may land identical bodies at the same moment:
+    # exactly one writes, the others see it exists; none trips over another's temporary file.
+    from concurrent.futures import ThreadPoolExecutor
+
+    target = tmp_path / "landing" / "same.json.gz"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        written = list(
+            pool.map(
+                lambda _: write_bytes_atomic(target, b"x" * 100_000, exclusive=True), range(32)
+            )
+        )
+    assert written.count(True) == 1
+    assert target.read_bytes() == b"x" * 100_000
+    assert [p.name for p in target.parent.iterdir()] == ["same.json.gz"]

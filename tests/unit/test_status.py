@@ -82,7 +82,8 @@ def test_cli_json_and_table(settings: Settings) -> None:
         if line["layer"] == "gold" and line["source"] == "weather"
     ]
     assert gold[0]["rows"] == 28 and gold[0]["status"] == "ok"
-    table = runner.invoke(app, ["status"])
+    # Wide enough that no header wraps whatever the number of sources (a pipe is 80 columns).
+    table = runner.invoke(app, ["status"], env={"COLUMNS": "160"})
     assert table.exit_code == 0
     assert "freshness lag" in table.output and "weather" in table.output
 
