@@ -372,40 +372,89 @@ def table_columns(spec: ReadSpec) -> list[str]:
 
 
 def read_tables(batches: Iterable[Any], spec: ReadSpec) -> Iterator[Any]:
-    """``mapInPandas`` body for table layouts: (path, document) rows -> one row per record."""
+    """``mapInArrow`` body for table layouts: (path, document, part, parts) record batches ->
+    Arrow record batches of one row per record (no pandas round trip on the way to the JVM)."""
     columns = table_columns(spec)
     for batch in batches:
-        parts = batch["parts"] if "parts" in batch else [1] * len(batch)
-        part_numbers = batch["part"] if "part" in batch else [0] * len(batch)
+        data = batch.to_pydict()
+        paths = data["path"]
+        part_numbers = data.get("part") or [0] * len(paths)
+        parts = data.get("parts") or [1] * len(paths)
         for path, document, part, count in zip(
-            batch["path"], batch["document"], part_numbers, parts, strict=True
+            paths, data["document"], part_numbers, parts, strict=True
         ):
-            yield from table_frames(str(path), bool(document), spec, columns, int(part), int(count))
+            yield from table_batches(
+                str(path), bool(document), spec, columns, int(part), int(count)
+            )
 
 
-def table_frames(
+def table_batches(
     path: str, document: bool, spec: ReadSpec, columns: list[str], part: int = 0, parts: int = 1
 ) -> Iterator[Any]:
     """The records of one object (or of its ``part`` of ``parts`` row ranges, for layouts that
-    split) as pandas frames of raw text, or one row with its problem (told by part 0 alone)."""
-    import pandas as pd
-
+    split) as Arrow record batches of raw text, or one row with its problem (told by part 0
+    alone)."""
     try:
         opened = open_landed(path, document)
         with _local_copy(opened) as local:
             meta = _meta(path, opened.envelope, spec)
             for position, chunk in _table_chunks(local, spec, part, parts):
-                frame = pd.DataFrame(chunk, columns=list(spec.values))
-                for name, value in meta.items():
-                    frame[name] = value
-                frame["_pos"] = range(position, position + len(frame))
-                yield frame[columns]
+                yield _record_batch(chunk, meta, position, columns)
     except ObjectProblem as problem:
         if part and problem.field != "body":
             return  # an object-level problem: part 0 reports it once
         envelope = _peek_envelope(path, document) if problem.field != "object" else None
         row = {**_problem_row(path, envelope, spec, problem), "_pos": None}
-        yield _frames([row], columns)
+        yield _rows_batch([row], columns)
+
+
+def table_frames(
+    path: str, document: bool, spec: ReadSpec, columns: list[str], part: int = 0, parts: int = 1
+) -> Iterator[Any]:
+    """:func:`table_batches` as pandas frames (missing values None), for readers and tests."""
+    for batch in table_batches(path, document, spec, columns, part, parts):
+        yield batch.to_pandas().astype({c: object for c in columns if c != "_pos"})
+
+
+def _text_array(values: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(values, pa.Array):
+        return values if values.type == pa.string() else values.cast(pa.string())
+    return pa.array(values, pa.string())
+
+
+def _record_batch(
+    chunk: dict[str, Any], meta: dict[str, Any], position: int, columns: list[str]
+) -> Any:
+    """One chunk's values (lists or Arrow arrays of text), the object's metadata repeated on
+    every row, and ``_pos`` (the record's position in the object) as an Arrow record batch."""
+    import pyarrow as pa
+
+    size = len(next(iter(chunk.values()))) if chunk else 0
+    arrays = []
+    for name in columns:
+        if name == "_pos":
+            arrays.append(pa.array(range(position, position + size), pa.int64()))
+        elif name in chunk:
+            arrays.append(_text_array(chunk[name]))
+        elif meta.get(name) is None:
+            arrays.append(pa.nulls(size, pa.string()))
+        else:
+            arrays.append(pa.array([meta[name]] * size, pa.string()))
+    return pa.RecordBatch.from_arrays(arrays, names=columns)
+
+
+def _rows_batch(rows: list[dict[str, Any]], columns: list[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array([r.get(c) for r in rows], pa.int64() if c == "_pos" else pa.string())
+            for c in columns
+        ],
+        names=columns,
+    )
 
 
 class _local_copy:  # noqa: N801 - used as a context manager
@@ -613,12 +662,39 @@ def _sas_chunks(
         yield offset, _pick(records, spec, len(chunk))
 
 
-def _sas_text(series: Any) -> list[str | None]:
-    """A SAS column as raw text: blank strings are SAS's missing character value."""
-    values = _series_text(series)
-    if series.dtype == object:
-        return [v.rstrip() or None if isinstance(v, str) else v for v in values]
-    return values
+def _sas_text(series: Any) -> Any:
+    """A SAS column as raw text (an Arrow string array), the text :func:`render` gives, built
+    column-wise: a 3-million-row month is 84 million values, too many for a Python call each.
+
+    Numbers: whole floats (every I94 number) print as ``135.0`` like Python's ``repr``; NaN (SAS's
+    missing value) is null; the rare other float goes through :func:`render`. Text: trailing
+    blanks dropped, blank is SAS's missing character value (null).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = series.to_numpy()
+    if values.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            whole = (np.abs(values) < 1e16) & (np.floor(values) == values)
+        whole &= ~((values == 0) & np.signbit(values))  # -0.0 prints as "-0.0"
+        digits = pa.array(np.where(whole, values, 0).astype(np.int64)).cast(pa.string())
+        text = pc.binary_join_element_wise(digits, pa.scalar(".0"), "")
+        odd = ~whole & ~np.isnan(values)
+        if odd.any():
+            others = pa.array([render(v) if o else None for v, o in zip(values, odd, strict=True)])
+            text = pc.if_else(pa.array(odd), others, text)
+        return pc.if_else(pa.array(whole | odd), text, pa.nulls(len(values), pa.string()))
+    if values.dtype == object:
+        try:
+            text = pa.array(values, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            text = None  # not all str: dates and times of formatted columns
+        if text is not None:
+            trimmed = pc.utf8_rtrim(text, characters=" \t\r\n\x0b\x0c")
+            return pc.if_else(pc.equal(trimmed, ""), pa.nulls(len(values), pa.string()), trimmed)
+    return pa.array(_series_text(series), pa.string())
 
 
 # `value <name>` ... `;` blocks of a PROC FORMAT program, comments removed first.
@@ -686,6 +762,7 @@ __all__ = [
     "read_documents",
     "read_tables",
     "render",
+    "table_batches",
     "table_columns",
     "table_frames",
 ]

@@ -98,6 +98,12 @@ def warehouse_dir(settings: Settings) -> Path:
     return (settings.warehouse_dir or settings.lake.local_state / "warehouse").resolve()
 
 
+# The warehouse serves analysts: 100 concurrent BI sessions (docs/benchmarks.md measures them)
+# plus the publisher, `lakehouse sql` and monitoring, with room to spare. A PostgreSQL backend
+# costs memory only while its session is open, so the ceiling itself is cheap.
+WAREHOUSE_MAX_CONNECTIONS = 150
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """One project-run PostgreSQL server: where it lives and how it is reached.
@@ -112,6 +118,8 @@ class ServerSpec:
     password: SecretStr
     database: str
     port: int = 0  # 0: a free one, remembered in server.json while it stays free
+    # Client sessions the server accepts at once (read at start; a running server keeps its own).
+    max_connections: int = 40
     # Extra postgresql.conf lines (a source server for change data capture needs wal_level).
     extra_conf: tuple[str, ...] = ()
     # The setting to name when the folder is out of the server user's reach.
@@ -127,6 +135,7 @@ class ServerSpec:
             password=settings.warehouse_password,
             database=settings.warehouse_database,
             port=settings.warehouse_port,
+            max_connections=WAREHOUSE_MAX_CONNECTIONS,
         )
 
 
@@ -400,7 +409,7 @@ class LocalServer:
             "listen_addresses = '127.0.0.1'\n"
             f"port = {port}\n"
             "unix_socket_directories = ''\n"
-            "max_connections = 40\n"
+            f"max_connections = {self.spec.max_connections}\n"
             "shared_buffers = '32MB'\n"
             "password_encryption = 'scram-sha-256'\n"
             + "".join(f"{line}\n" for line in self.spec.extra_conf),

@@ -116,7 +116,8 @@ def read_candidates(
     module = layout_module(plan.layout)
     if plan.layout in TABLE_LAYOUTS:
         columns = table_columns(spec)
-        rows = paths.mapInPandas(
+        # Arrow batches straight from the readers: no pandas frames of Python strings between.
+        rows = paths.mapInArrow(
             partial(read_tables, spec=spec), _schema(columns, long_columns=("_pos",))
         )
         rows = _object_checks(_finish_objects(rows, ingested_at), plan)
