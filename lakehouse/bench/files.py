@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,19 +32,47 @@ from lakehouse.settings import Settings
 SOURCE, ENTITY = "immigration", "arrivals"
 
 
-def _workers_peak_mib(jvm_pid: int | None) -> float | None:
-    """Largest peak resident memory among the JVM's Python workers (pyspark daemons)."""
-    if not jvm_pid:
-        return None
-    peaks: list[int] = []
+def _workers_peak_kib(jvm_pid: int) -> int:
+    """Largest peak resident memory among the JVM's Python workers (pyspark daemon and the
+    workers it forks), in KiB."""
+    peak = 0
     queue = _children(jvm_pid)
     while queue:
         pid = queue.pop()
-        peak = _status_kib(pid, "VmHWM")
-        if peak:
-            peaks.append(peak)
+        peak = max(peak, _status_kib(pid, "VmHWM") or 0)
         queue.extend(_children(pid))
-    return round(max(peaks) / 1024, 1) if peaks else None
+    return peak
+
+
+class WorkerPeak:
+    """Samples the Python workers' peak memory while a step runs: Spark stops a worker that is
+    idle for a minute, so a look after the step would miss the workers that did the reading."""
+
+    def __init__(self, jvm_pid: int | None, every_s: float = 0.5) -> None:
+        self.jvm_pid, self.every_s = jvm_pid, every_s
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kib = max(self.peak_kib, _workers_peak_kib(self.jvm_pid))
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> WorkerPeak:
+        if self.jvm_pid:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.jvm_pid:
+            self._stop.set()
+            self._thread.join()
+            self.peak_kib = max(self.peak_kib, _workers_peak_kib(self.jvm_pid))
+
+    @property
+    def mib(self) -> float | None:
+        return round(self.peak_kib / 1024, 1) if self.peak_kib else None
 
 
 def run_scale(
@@ -53,6 +83,7 @@ def run_scale(
     from lakehouse.sources.files import run as land
     from spark.landing_to_bronze import run as bronze
 
+    load_start = list(os.getloadavg())
     root = work / name
     shutil.rmtree(root, ignore_errors=True)
     inbox = root / "inbox"
@@ -66,21 +97,49 @@ def run_scale(
     with meter.step() as landed:
         result = land(settings, contract, IngestRequest(location=str(inbox)))
     steps["land"] = {**landed.to_dict(), "files": len(result.targets)}
-    with meter.step() as loaded:
+    with WorkerPeak(meter.jvm_pid) as workers, meter.step() as loaded:
         done = bronze(spark, settings.lake, SOURCE, ENTITY)
     steps["bronze"] = {
         **loaded.to_dict(),
         "rows_valid": done.rows_valid,
         "rows_quarantined": done.rows_quarantined,
-        "python_worker_peak_rss_mib": _workers_peak_mib(meter.jvm_pid),
+        "python_worker_peak_rss_mib": workers.mib,
     }
     return {
         "scale": name,
+        "load_average": {"start": load_start, "end": list(os.getloadavg())},
         "rows_per_month": rows,
         "months": len(months),
         "rows": rows * len(months),
         "steps": steps,
     }
+
+
+_RATIO_FIGURES = {
+    "wall": "wall_s",
+    "cpu": "cpu_s",
+    "process_peak": "peak_rss_mib",
+    "jvm_peak": "jvm_peak_rss_mib",
+    "worker_peak": "python_worker_peak_rss_mib",
+}
+
+
+def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each scale's figures per step against the first (smallest) scale's: time should grow
+    with the rows, peak memory should stay near 1."""
+    if not results:
+        return []
+    base = results[0]
+    out = []
+    for result in results[1:]:
+        row: dict[str, Any] = {"scale": result["scale"], "rows": result["rows"] / base["rows"]}
+        for step, figures in result["steps"].items():
+            for label, key in _RATIO_FIGURES.items():
+                mine, theirs = figures.get(key), base["steps"][step].get(key)
+                if mine is not None and theirs:
+                    row[f"{step}_{label}"] = round(mine / theirs, 2)
+        out.append(row)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,8 +181,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         # Written after every scale: a run stopped at 100x keeps the smaller scales' figures.
-        out.write_text(json.dumps({"machine": machine_info(), "results": results}, indent=2))
+        report = {"machine": machine_info(), "results": results, "ratios": ratios(results)}
+        out.write_text(json.dumps(report, indent=2))
     spark.stop()
+    for row in ratios(results):
+        print(
+            f"{row['scale']} / {scales[0][0]}: rows x{row['rows']:g}; "
+            + ", ".join(f"{k} x{v}" for k, v in row.items() if k not in ("scale", "rows")),
+            flush=True,
+        )
     print(f"results: {out}")
     return 0
 
