@@ -32,6 +32,15 @@ from lakehouse.settings import Settings
 SOURCE, ENTITY = "immigration", "arrivals"
 
 
+def _is_python_worker(pid: int) -> bool:
+    # By command line: a child the JVM has forked but not yet exec'd (Hadoop's shell commands)
+    # briefly shows the JVM's own memory figures.
+    try:
+        return b"pyspark" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def _workers_peak_kib(jvm_pid: int) -> int:
     """Largest peak resident memory among the JVM's Python workers (pyspark daemon and the
     workers it forks), in KiB."""
@@ -39,8 +48,9 @@ def _workers_peak_kib(jvm_pid: int) -> int:
     queue = _children(jvm_pid)
     while queue:
         pid = queue.pop()
-        peak = max(peak, _status_kib(pid, "VmHWM") or 0)
-        queue.extend(_children(pid))
+        if _is_python_worker(pid):
+            peak = max(peak, _status_kib(pid, "VmHWM") or 0)
+            queue.extend(_children(pid))
     return peak
 
 
