@@ -30,6 +30,10 @@ setup: dev ## Install everything else once: system packages, Spark jars, Terrafo
 setup-demo: dev ## Install what the demo and bench run: Delta's jars for local Spark
 	bash scripts/setup.sh demo
 
+.PHONY: setup-bench
+setup-bench: dev ## Install what the benchmarks run: the demo's jars, PostgreSQL, psqlODBC, ReadStat
+	bash scripts/setup.sh bench
+
 .PHONY: setup-test
 setup-test: dev ## Install what the tests run: Debian packages, Spark jars, Terraform, checkov
 	bash scripts/setup.sh test
@@ -58,13 +62,21 @@ lint: setup-lint ## Lint Python, check the lock file, the Dockerfile, Terraform 
 	$(UV) run --frozen hadolint Dockerfile
 	bash scripts/lint-terraform.sh
 
+# `make bench` runs every benchmark below; each is also a target of its own.
 .PHONY: bench
-bench: setup-demo ## Benchmark cost against data size, with a DuckDB baseline (see docs/benchmarks.md)
+bench: bench-layers bench-files bench-analysts ## Every benchmark (see docs/benchmarks.md)
+
+.PHONY: bench-layers
+bench-layers: setup-demo ## Benchmark cost against data size, with a DuckDB baseline
 	$(UV) run --frozen lakehouse bench --update-docs
 
 .PHONY: bench-files
-bench-files: setup-demo ## Benchmark the SAS7BDAT files path (I94 months -> landing -> bronze) at 1x and 100x
-	$(UV) run --frozen python -m lakehouse.bench.files --scale 1x=2500 --scale 100x=250000
+bench-files: setup-bench ## Benchmark the SAS7BDAT files path (I94 months -> landing -> bronze) at 1x, 10x and 100x
+	$(UV) run --frozen python -m lakehouse.bench.files --scale 1x=2500 --scale 10x=25000 --scale 100x=250000
+
+.PHONY: bench-analysts
+bench-analysts: setup-bench ## Benchmark 100 concurrent analyst sessions over ODBC on the arrivals marts
+	$(UV) run --frozen python -m lakehouse.bench.analysts --sessions 100
 
 .PHONY: clean
 clean: ## Remove the local lake and caches (keeps downloaded jars and tools)

@@ -3,6 +3,9 @@
 #
 #   scripts/setup.sh demo    what `make demo` runs: the jars of local Spark (Delta, Kafka
 #                            connector) and of the Kafka broker, the map's world outlines
+#   scripts/setup.sh bench   what `make bench` runs: the demo's steps plus the Debian packages of
+#                            the files and analyst benchmarks (ReadStat writes the SAS files;
+#                            PostgreSQL with psqlODBC and unixODBC serves the ODBC sessions)
 #   scripts/setup.sh lint    what `make lint` runs: Terraform (built from source) and checkov
 #   scripts/setup.sh test    what `make test` runs: all of the above plus the Debian packages
 #                            the tests start for real (PostgreSQL, psqlODBC, Chromium) and
@@ -20,12 +23,13 @@ cd "$(dirname "$0")/.."
 # that needs it; tests/unit/test_setup_purposes.py checks that each step has at least one.
 declare -A STEPS=(
   [demo]="20-spark-jars.sh 25-kafka-jars.sh 35-world-atlas.sh"
+  [bench]="10-system-packages.sh 20-spark-jars.sh 25-kafka-jars.sh 35-world-atlas.sh"
   [lint]="30-terraform.sh 40-checkov.sh"
   [test]="10-system-packages.sh 20-spark-jars.sh 25-kafka-jars.sh 30-terraform.sh 35-world-atlas.sh 40-checkov.sh"
 )
 
 usage() {
-  echo "usage: scripts/setup.sh [--list] [all|demo|lint|test]..." >&2
+  echo "usage: scripts/setup.sh [--list] [all|demo|bench|lint|test]..." >&2
   exit 2
 }
 

