@@ -33,12 +33,14 @@ SOURCE, ENTITY = "immigration", "arrivals"
 
 
 def _is_python_worker(pid: int) -> bool:
-    # By command line: a child the JVM has forked but not yet exec'd (Hadoop's shell commands)
-    # briefly shows the JVM's own memory figures.
+    # By command line (``python -m pyspark.daemon``, which its forked workers keep): a child the
+    # JVM has forked but not yet exec'd (Hadoop's shell commands, the daemon's own start) shows
+    # the JVM's command line and memory figures for a moment.
     try:
-        return b"pyspark" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
+    return b"pyspark.daemon" in args and b"java" not in Path(args[0].decode()).name.encode()
 
 
 def _workers_peak_kib(jvm_pid: int) -> int:
