@@ -467,6 +467,7 @@ def _merge_bronze(spark, rows, uri: str, entity_plan: EntityPlan) -> dict[str, i
     from delta.tables import DeltaTable
 
     from spark import delta_log
+    from spark.schema import partition_follows_key
 
     ent = entity_plan.entity
     version = delta_log.latest_version(spark, uri)
@@ -475,12 +476,19 @@ def _merge_bronze(spark, rows, uri: str, entity_plan: EntityPlan) -> dict[str, i
         # commit and several jobs for the same result.
         rows.write.format("delta").partitionBy(ent.partition_by).mode("append").save(uri)
     else:
-        keys = list(dict.fromkeys([*ent.natural_key, ent.partition_by]))
+        follows = partition_follows_key(ent)
+        keys = list(dict.fromkeys([*ent.natural_key, *([ent.partition_by] if follows else [])]))
         condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
         # Delta prunes the target's files only on literal partition predicates, not on the join
-        # condition: without this list a MERGE of one new day reads the whole history.
-        values = sorted(
-            r[0] for r in rows.select(ent.partition_by).distinct().collect() if r[0] is not None
+        # condition: without this list a MERGE of one new day reads the whole history. When the
+        # key does not fix the partition, the older version may sit in any partition, so the
+        # MERGE reads them all (and moves an updated row to its new partition).
+        values = (
+            sorted(
+                r[0] for r in rows.select(ent.partition_by).distinct().collect() if r[0] is not None
+            )
+            if follows
+            else []
         )
         if values:
             condition += (

@@ -451,6 +451,20 @@ def test_text_file_is_one_record_and_a_bad_sas_file_is_rejected(spark: Any, tmp_
     assert row["file_name"] == "readme.txt" and row["text"].startswith("VALUE $i94cntyl")
     assert row["received_at"] == datetime(2025, 3, 9, 6, 0)
 
+    # The same file delivered again the next day: its key (the file name) does not fix the
+    # partition (the day it was received), and the newer version still replaces the older one.
+    land_drop(
+        lake,
+        "notes",
+        "readme.txt",
+        b"VALUE $i94cntyl\n  582 = 'MEXICO, REP'\n;\n",
+        T1 + timedelta(days=1),
+    )
+    again = run(spark, lake, "drops", "notes")
+    assert (again.rows_inserted, again.rows_updated) == (0, 1)
+    (row,) = table(spark, lake, "drops__notes")
+    assert "MEXICO, REP" in row["text"] and row["received_at"] == datetime(2025, 3, 10, 6, 0)
+
     land_drop(lake, "arrivals", "i94_apr16_sub.sas7bdat", b"\x00" * 64 + b"not a sas file", T1)
     result = run(spark, lake, "drops", "arrivals")
     assert result.rows_valid == 0 and result.rows_quarantined == 1
