@@ -377,6 +377,22 @@ def test_csv_with_semicolons_null_markers_and_latin1(spark: Any, tmp_path: Path)
     assert json.loads(reject["key"]) == {"station": "BRN"}
     assert json.loads(reject["record"])["elevation"] is None
 
+    # Sent again with one more station: the bad row already in quarantine is not rejected twice.
+    land_body(
+        lake,
+        source="drops",
+        entity="stations",
+        key="stations.csv",
+        body=(STATIONS + "LUG;Lugano;273;01.03.2022\n").encode("latin-1"),
+        batch_id="d2",
+        transport={"kind": "file", "location": "partner", "name": "stations.csv"},
+        content_type="text/csv",
+        fetched_at=T2,
+    )
+    again = run(spark, lake, "drops", "stations")
+    assert (again.rows_quarantined, again.quarantine_rate, again.rows_inserted) == (0, 0.0, 1)
+    assert len(table(spark, lake, "drops__stations", "quarantine")) == 1
+
 
 def parquet_bytes(rows: list[tuple]) -> bytes:
     import pyarrow as pa
