@@ -369,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     work = args.work_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
+    machine = machine_info()  # its load average is the one at the start
     started = time.perf_counter()
     lake_settings = build_lake(work, args.rows, args.months)
     built_s = round(time.perf_counter() - started, 1)
@@ -393,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["ODBCINI"] = str(dsn.path)
         connection = f"DSN={dsn.name};PWD={password}"
         monitor = backend_counter(settings)
+        load_before = list(os.getloadavg())
         rounds = []
         for n in range(args.rounds):
             outcome = run_sessions(
@@ -417,7 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.stop()
     report = {
-        "machine": machine_info(),
+        "machine": machine,
+        "load_average_before_sessions": load_before,
         "load_average_at_end": list(os.getloadavg()),
         "scale": {"rows_per_month": args.rows, "months": args.months},
         "lake_build_s": built_s,
