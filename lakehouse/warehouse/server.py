@@ -49,7 +49,7 @@ from pydantic import SecretStr
 from lakehouse.log import get_logger, log_event
 from lakehouse.settings import Settings
 
-_log = get_logger("warehouse.server")
+_log = get_logger("postgres.server")
 
 SERVER_USER_WHEN_ROOT = "postgres"
 # Where root keeps clusters whose warehouse folder the server user cannot reach (one folder per
@@ -285,7 +285,7 @@ class LocalServer:
             ) from None
         self._write_state(cluster_dir=str(cluster))
         log_event(
-            _log, "warehouse.cluster_placed", directory=str(self.directory), cluster=str(cluster)
+            _log, "postgres.cluster_placed", directory=str(self.directory), cluster=str(cluster)
         )
 
     def _check_reachable(self) -> None:
@@ -382,7 +382,7 @@ class LocalServer:
                 f"\n# Written by lakehouse: listen address and port.\n"
                 f"include_if_exists = '{_CONF_NAME}'\n"
             )
-        log_event(_log, "warehouse.initdb", server=self.spec.name, directory=str(self.directory))
+        log_event(_log, "postgres.initdb", server=self.spec.name, directory=str(self.directory))
 
     def _choose_port(self) -> int:
         if self.spec.port:
@@ -456,7 +456,7 @@ class LocalServer:
             current = self.status()
             log_event(
                 _log,
-                "warehouse.started",
+                "postgres.started",
                 server=self.spec.name,
                 port=current.port,
                 directory=str(self.directory),
@@ -482,7 +482,7 @@ class LocalServer:
             ).fetchone()
             if not exists:
                 conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-                log_event(_log, "warehouse.database_created", database=name)
+                log_event(_log, "postgres.database_created", server=self.spec.name, database=name)
 
     def stop(self) -> bool:
         """Stop the server if it runs; True when it was running."""
@@ -491,7 +491,7 @@ class LocalServer:
         self._run(
             [str(find_bindir() / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"]
         )
-        log_event(_log, "warehouse.stopped", server=self.spec.name, directory=str(self.directory))
+        log_event(_log, "postgres.stopped", server=self.spec.name, directory=str(self.directory))
         return True
 
 
