@@ -193,7 +193,7 @@ class Dashboard(_Model):
         if not _ID.match(self.name):
             raise ValueError(f"name {self.name!r}: lowercase letters, digits, - and _ only")
         if not _PAGE.match(self.file) or self.file in RESERVED_PAGES:
-            raise ValueError(f"page {self.file!r}: a name like fares.html, not a reserved page")
+            raise ValueError(f"page {self.file!r}: lowercase name.html, not a reserved page")
         if self.gate_badge and not self.source:
             raise ValueError("gate_badge needs the dashboard's source")
         ids: set[str] = set()
