@@ -683,7 +683,10 @@ def _sas_text(series: Any) -> Any:
         text = pc.binary_join_element_wise(digits, pa.scalar(".0"), "")
         odd = ~whole & ~np.isnan(values)
         if odd.any():
-            others = pa.array([render(v) if o else None for v, o in zip(values, odd, strict=True)])
+            others = pa.array(
+                [render(float(v)) if o else None for v, o in zip(values, odd, strict=True)],
+                pa.string(),
+            )
             text = pc.if_else(pa.array(odd), others, text)
         return pc.if_else(pa.array(whole | odd), text, pa.nulls(len(values), pa.string()))
     if values.dtype == object:

@@ -255,3 +255,14 @@ def test_cli_with_nothing_new_returns_in_seconds(
     assert time.monotonic() - began < 10
     assert "nothing committed" in result.output
     assert latest_run(lake, "bronze", "weather")["objects_processed"] == 0
+
+
+def test_sas_values_become_the_text_render_gives_column_wise() -> None:
+    import pandas as pd
+
+    from spark.objects import _sas_text
+
+    numbers = [135.0, 20554.0, float("nan"), 3.7, -0.0, 0.0, -12.0, 1e16, 55425779630.0, 1e-05]
+    assert _sas_text(pd.Series(numbers)).to_pylist() == [render(v) for v in numbers]
+    texts = pd.Series(["B2  ", "   ", "", None, "00123", " x\t"], dtype=object)
+    assert _sas_text(texts).to_pylist() == ["B2", None, None, None, "00123", " x"]
