@@ -99,10 +99,12 @@ QUESTIONS: list[Question] = [
 ]
 
 
-# Every session names itself, so the sessions of a run can be counted on the server.
+# Every session names itself, so the sessions of a run can be counted on the server (client
+# backends only: a parallel query's workers carry their leader's application name).
 APPLICATION_NAME = "lakehouse-analyst-bench"
 _OPEN_SESSIONS = (
-    f"select count(*) from pg_stat_activity where application_name = '{APPLICATION_NAME}'"
+    "select count(*) from pg_stat_activity where backend_type = 'client backend' "
+    f"and application_name = '{APPLICATION_NAME}'"
 )
 
 
