@@ -51,7 +51,7 @@ test-fast: dev ## Run the tests that need no Spark, servers or browser
 	$(UV) run --frozen pytest -m "not slow"
 
 .PHONY: lint
-lint: setup-lint ## Lint Python, check the lock file, the Dockerfile, Terraform formatting and checkov
+lint: setup-lint ## Lint Python, check the lock file, the Dockerfile; Terraform: formatting, provider schema, checkov
 	$(UV) lock --check
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .

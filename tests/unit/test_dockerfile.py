@@ -51,7 +51,12 @@ def test_prefect_pool_and_terraform_name_this_image() -> None:
     pool = deployment["definitions"]["work_pools"]["ecs"]
     assert pool["job_variables"]["image"] == "{{ $LAKEHOUSE_ECS_IMAGE }}"
     assert "Dockerfile" in (ROOT / "prefect.yaml").read_text(encoding="utf-8")
-    for root in ("terraform/modules/orchestration", "terraform/envs/dev", "terraform/envs/prod"):
+    for root in (
+        "terraform/modules/orchestration",
+        "terraform/modules/lakehouse",
+        "terraform/envs/dev",
+        "terraform/envs/prod",
+    ):
         variables = (ROOT / root / "variables.tf").read_text(encoding="utf-8")
         block = variables[variables.index('variable "worker_image"') :]
         assert "Dockerfile" in block[: block.index("}")], root
