@@ -131,7 +131,6 @@ def _publish_completeness(settings: Settings, rows: list[tuple]) -> None:
 
 
 def test_gaps_in_published_series_are_a_warning_line_per_source(settings: Settings) -> None:
-    lake = settings.lake
     assert "completeness" not in {x.layer for x in collect_status(settings, ["weather"])}
     _publish_completeness(
         settings,
