@@ -3,6 +3,10 @@
 #
 #   docker build -t lakehouse:dev .        # or: podman build / buildah bud
 #   docker run --rm lakehouse:dev lakehouse --help
+#   scripts/build-image.sh [--local-base]  # buildah, no daemon; builds and smoke-tests (make image)
+#
+# PYTHON_IMAGE is the base: any Debian bookworm image with Python 3.11 on PATH as python and
+# pip (build-image.sh --local-base makes one from Debian packages where no registry is reachable).
 #
 # One image for both roles: the worker's task runs `prefect worker start --pool lakehouse-ecs`,
 # and the flow runs it launches run `prefect flow-run execute` in the same image, so the code

@@ -1,6 +1,6 @@
 """The project's image definition: hadolint at zero findings and the facts the deployment relies
-on. No image is built here (no container daemon, and base images cannot be pulled from a
-registry on these machines); README's AWS section says how to build it."""
+on. Building and running the image is tests/e2e/test_image.py (scripts/build-image.sh, buildah,
+opt-in: it takes minutes)."""
 
 from __future__ import annotations
 
