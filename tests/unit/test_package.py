@@ -60,7 +60,7 @@ def test_cloud_package_prints_the_job_driver_for_the_settings_lake(tmp_path: Pat
     done = CliRunner().invoke(
         app,
         ["cloud", "package", "--no-environment", "--out", str(tmp_path / "dist")]
-        + ["--artifacts-uri", "s3://acme-artifacts/bronze/"],
+        + ["--artifacts-uri", "s3://acme-artifacts/bronze/", "--source", "weather"],
         env={
             "LAKEHOUSE_PROFILE": "aws",
             "LAKEHOUSE_LAKE_ROOT": "s3://acme-lake",
