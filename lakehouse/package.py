@@ -15,8 +15,8 @@ EMR Serverless's ``sparkSubmitParameters`` and the standalone cluster of the tes
 the master and in where the Delta jars are (EMR ships them under ``/usr/share/aws/delta/lib``).
 
 The virtualenv holds native wheels for the platform it is built on; for EMR it must be built on
-the EMR release's OS (Amazon Linux 2023, x86_64 or arm64 as the application), for example in the
-project's image (``Dockerfile``) running on that platform.
+the EMR release's OS (Amazon Linux 2023, x86_64 or arm64 as the application). The project's
+image (``Dockerfile``) is Debian, so it is not that place.
 """
 
 from __future__ import annotations
