@@ -25,7 +25,8 @@ tag="localhost/lakehouse:dev"
 local_base=0
 smoke=1
 suite="bookworm"
-mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# Empty: debootstrap's own default mirror; DEBIAN_MIRROR names another.
+mirror="${DEBIAN_MIRROR:-}"
 base_tag="localhost/lakehouse-base:${suite}"
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -60,10 +61,10 @@ build_local_base() {
   local work
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' RETURN
-  log "debootstrap $suite (minbase + python3) from $mirror"
+  log "debootstrap $suite (minbase + python3) from ${mirror:-the default mirror}"
   debootstrap --variant=minbase \
     --include=python3,python3-pip,python3-venv,python-is-python3,ca-certificates \
-    "$suite" "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+    "$suite" "$work/rootfs" ${mirror:+"$mirror"} >"$work/debootstrap.log" 2>&1 || {
     tail -n 20 "$work/debootstrap.log" >&2
     exit 1
   }
