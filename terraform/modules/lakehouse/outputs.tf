@@ -94,13 +94,3 @@ output "kafka_bootstrap" {
   description = "Bootstrap servers of the stream topics (MSK Serverless, IAM auth): LAKEHOUSE_KAFKA_BOOTSTRAP."
   value       = module.streaming.bootstrap_brokers_sasl_iam
 }
-
-output "inbox_uris" {
-  description = "s3:// URI of each files source's inbox (its LAKEHOUSE_<SOURCE>_LOCATION)."
-  value       = module.inbox.inbox_uris
-}
-
-output "inbox_writer_policy_arns" {
-  description = "Managed policy per inbox for the senders that drop files there."
-  value       = module.inbox.writer_policy_arns
-}

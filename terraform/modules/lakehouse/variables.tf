@@ -294,7 +294,7 @@ variable "fleet_capture_kafka_bootstrap" {
 }
 
 variable "inboxes" {
-  description = "File-drop prefixes in the landing bucket by files source, each with the id of the Prefect deployment to start when a file arrives (null: the deployment's schedule picks files up). The flow runs read a source's inbox through LAKEHOUSE_<SOURCE>_LOCATION = the inbox_uris output."
+  description = "File-drop prefixes in the landing bucket by files source, each with the id of the Prefect deployment to start when a file arrives (null: the deployment's schedule picks files up). The flow runs read a source's inbox through LAKEHOUSE_<SOURCE>_LOCATION = s3://<landing bucket>/<prefix>."
   type = map(object({
     prefix                = string
     prefect_deployment_id = optional(string)
