@@ -212,8 +212,9 @@ class ConnectWorker:
             # Offsets reach the file every second: a killed worker re-sends little.
             "offset.flush.interval.ms": "1000",
             "plugin.path": str(plugin_dir),
-            # Only the plugin folder is scanned (its jars carry no ServiceLoader manifests).
-            "plugin.discovery": "only_scan",
+            # Plugins are found by their ServiceLoader manifests (Kafka's and Debezium's jars
+            # carry them), not by scanning every class: seconds off each start.
+            "plugin.discovery": "service_load",
             "listeners": f"http://{HOST}:{port}",
             "config.providers": "file",
             "config.providers.file.class": (

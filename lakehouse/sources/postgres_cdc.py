@@ -133,14 +133,16 @@ def check_replication(dsn: str, cdc: ChangeCapture, *, ran_before: bool) -> str 
             f"the database runs with wal_level={found.wal_level}; change data capture needs "
             "wal_level=logical (postgresql.conf, then a restart)"
         )
-    if not ran_before:
-        return None
     if not found.slot_exists:
+        if not ran_before:
+            return None  # a first start: Debezium creates the slot and snapshots
         return (
             f"replication slot {cdc.slot!r} is gone (dropped?): the changes since capture last "
             "ran cannot be replayed; re-snapshotting the tables"
         )
     if not found.publication_exists:
+        # A slot without its publication cannot decode anything (pgoutput reads the publication
+        # as of each change, so one created now does not cover the changes already waiting).
         return (
             f"publication {cdc.publication!r} is missing (dropped?): the slot cannot decode "
             "without it; dropping the slot and re-snapshotting the tables"

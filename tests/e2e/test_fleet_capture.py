@@ -33,9 +33,8 @@ from lakehouse.contracts import CONTRACTS_DIR, Contract, load_contract
 from lakehouse.dbt import build_database, run_dbt
 from lakehouse.settings import Settings
 from lakehouse.simulate import fleet as fleet_sim
-from lakehouse.sources import IngestRequest
+from lakehouse.sources import IngestRequest, postgres_cdc
 from lakehouse.sources import postgres as pg_kind
-from lakehouse.sources import postgres_cdc
 from lakehouse.sources.postgres_local import local_server, resolve_dsn
 from lakehouse.warehouse.server import ROOT_CLUSTERS_DIR
 
@@ -200,7 +199,9 @@ def fleet_capture(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> Ite
         run.corrected = (unit_id, fleet_sim.SEED_DAY.isoformat())
         _poll(run)
         _caught_up(run)
+        print(f"capture caught up after {time.monotonic() - started:.0f} s", flush=True)
         _bronze(run)
+        print(f"bronze done after {time.monotonic() - started:.0f} s", flush=True)
         from spark import kafka_to_bronze
 
         run.stream_again = kafka_to_bronze.run(
@@ -211,6 +212,7 @@ def fleet_capture(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> Ite
             contract=run.cdc_contract,
         )
         run.tables = {"poll": _transform(poll), "cdc": _transform(cdc)}
+        print(f"transforms done after {time.monotonic() - started:.0f} s", flush=True)
         yield run
     finally:
         if run is not None:
@@ -270,7 +272,8 @@ def test_a_late_correction_reaches_the_captured_gold(fleet_capture: Run) -> None
 
 def test_a_second_stream_run_with_nothing_new_lands_nothing(fleet_capture: Run) -> None:
     assert fleet_capture.stream_again
-    assert all(r.rows_inserted == 0 and r.objects_processed == 0 for r in fleet_capture.stream_again)
+    again = fleet_capture.stream_again
+    assert all(r.rows_inserted == 0 and r.objects_processed == 0 for r in again)
 
 
 def test_a_dropped_slot_or_publication_is_one_line_and_recovered_by_a_new_snapshot(
@@ -279,19 +282,33 @@ def test_a_dropped_slot_or_publication_is_one_line_and_recovered_by_a_new_snapsh
     run = fleet_capture
     cdc = run.cdc_contract.source.cdc
     capture = postgres_cdc.worker(run.cdc, run.cdc_contract)
-    for what, drop in (
-        ("replication slot", "select pg_drop_replication_slot(%s)"),
-        ("publication", None),
-    ):
-        capture.stop()
-        with psycopg.connect(run.dsn, autocommit=True) as conn:
-            if drop:
-                conn.execute(drop, [cdc.slot])
-            else:
-                conn.execute(f'drop publication "{cdc.publication}"')
-        _, warnings = postgres_cdc.ensure_capture(run.cdc, run.cdc_contract, run.dsn)
-        assert len(warnings) == 1 and what in warnings[0] and "re-snapshot" in warnings[0]
-        assert "\n" not in warnings[0]
-        assert capture.status().capturing
-        found = postgres_cdc.replication(run.dsn, cdc)
-        assert found.slot_exists and found.publication_exists
+    capture.stop()  # a slot in use cannot be dropped
+    with psycopg.connect(run.dsn, autocommit=True) as conn:
+        conn.execute(f'drop publication "{cdc.publication}"')
+        publication = postgres_cdc.check_replication(run.dsn, cdc, ran_before=True)
+        conn.execute("select pg_drop_replication_slot(%s)", [cdc.slot])
+        slot = postgres_cdc.check_replication(run.dsn, cdc, ran_before=True)
+    assert publication and "publication" in publication and "re-snapshot" in publication
+    assert slot and "replication slot" in slot and "re-snapshot" in slot
+    assert "\n" not in publication + slot
+    assert postgres_cdc.check_replication(run.dsn, cdc, ran_before=False) is None  # first start
+
+    _, warnings = postgres_cdc.ensure_capture(run.cdc, run.cdc_contract, run.dsn)
+    assert warnings == [slot]
+    assert capture.status().capturing
+    found = postgres_cdc.replication(run.dsn, cdc)
+    assert found.slot_exists and found.publication_exists
+    # The new snapshot reaches bronze as rows it already has: nothing doubles.
+    _caught_up(run)
+    from spark import kafka_to_bronze
+    from spark.session import get_session
+
+    results = kafka_to_bronze.run(
+        lambda: get_session(run.poll, "fleet-capture-test"),
+        run.cdc.lake,
+        "fleet",
+        bootstrap=run.bootstrap,
+        contract=run.cdc_contract,
+    )
+    assert all(r.rows_inserted == 0 and r.rows_updated == 0 for r in results), results
+    assert sum(r.rows_read for r in results) > 0
