@@ -336,8 +336,22 @@ def _load(
             rows_quarantined=result.rows_quarantined,
         )
         if result.rows_quarantined:
-            _merge_quarantine(spark, quarantine, result.quarantine_path, ent)
-            log.log_event(logger, "bronze.quarantined", table=table, rows=result.rows_quarantined)
+            added = _merge_quarantine(spark, quarantine, result.quarantine_path, ent)
+            # A reject already in quarantine (a row re-read in a polling overlap, a file sent
+            # again) is not rejected again: neither a second row nor a second count in the rate.
+            seen_before = result.rows_quarantined - added
+            if seen_before:
+                result.rows_quarantined = added
+                result.rows_read -= seen_before
+                total = result.rows_read
+                result.quarantine_rate = round(added / total, 6) if total else 0.0
+            log.log_event(
+                logger,
+                "bronze.quarantined",
+                table=table,
+                rows=result.rows_quarantined,
+                already_quarantined=seen_before,
+            )
         if result.rows_valid:
             rows = _bronze_rows(
                 validated.where(is_valid()).drop(PROBLEMS, FATAL, "_record"),
@@ -467,6 +481,7 @@ def _merge_bronze(spark, rows, uri: str, entity_plan: EntityPlan) -> dict[str, i
     from delta.tables import DeltaTable
 
     from spark import delta_log
+    from spark.schema import partition_follows_key
 
     ent = entity_plan.entity
     version = delta_log.latest_version(spark, uri)
@@ -475,12 +490,19 @@ def _merge_bronze(spark, rows, uri: str, entity_plan: EntityPlan) -> dict[str, i
         # commit and several jobs for the same result.
         rows.write.format("delta").partitionBy(ent.partition_by).mode("append").save(uri)
     else:
-        keys = list(dict.fromkeys([*ent.natural_key, ent.partition_by]))
+        follows = partition_follows_key(ent)
+        keys = list(dict.fromkeys([*ent.natural_key, *([ent.partition_by] if follows else [])]))
         condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
         # Delta prunes the target's files only on literal partition predicates, not on the join
-        # condition: without this list a MERGE of one new day reads the whole history.
-        values = sorted(
-            r[0] for r in rows.select(ent.partition_by).distinct().collect() if r[0] is not None
+        # condition: without this list a MERGE of one new day reads the whole history. When the
+        # key does not fix the partition, the older version may sit in any partition, so the
+        # MERGE reads them all (and moves an updated row to its new partition).
+        values = (
+            sorted(
+                r[0] for r in rows.select(ent.partition_by).distinct().collect() if r[0] is not None
+            )
+            if follows
+            else []
         )
         if values:
             condition += (
@@ -518,24 +540,43 @@ def _literal(value: object) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _merge_quarantine(spark, rows, uri: str, ent: Entity) -> None:  # noqa: ANN001
-    """Insert rejects not yet in the quarantine table (keyed by object, key, time and record)."""
+def _merge_quarantine(spark, rows, uri: str, ent: Entity) -> int:  # noqa: ANN001
+    """Insert rejects not yet in the quarantine table; returns how many were new.
+
+    A reject is the same when its key, event time and raw record are: the same bad row landed
+    again in another object (the tail of a polling overlap, a file re-sent under a new name) is
+    quarantined once. A reject without a key (an unreadable object, a line that is not JSON)
+    is only the same within its own object.
+    """
     from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
 
     from spark import delta_log
 
-    keys = ["_landing_path", "key", ent.event_time.column, "record"]
-    unique = rows.dropDuplicates(keys)
+    # The key of a row whose key fields are all missing, as the reject's `key` column spells it.
+    no_key = json.dumps(dict.fromkeys(_key_names(ent)), separators=(",", ":"))
+    keyless = F.col("key").isNull() | (F.col("key") == no_key)
+    scope = F.when(keyless, F.col("_landing_path"))
+    keys = ["key", ent.event_time.column, "record"]
+    unique = rows.withColumn("_scope", scope).dropDuplicates([*keys, "_scope"]).drop("_scope")
     if delta_log.latest_version(spark, uri) is None:
-        unique.write.format("delta").mode("append").save(uri)
-        return
+        unique = unique.persist()
+        try:
+            unique.write.format("delta").mode("append").save(uri)
+            return unique.count()
+        finally:
+            unique.unpersist()
     existing = set(spark.read.format("delta").load(uri).columns)
-    if not set(keys) <= existing:
+    if not {*keys, "_landing_path"} <= existing:
         # A quarantine table from before the generic schema: add the new columns, keep its rows.
         unique.write.format("delta").mode("append").option("mergeSchema", "true").save(uri)
-        return
-    # Insert-only: re-processing an object adds no duplicate rejects.
+        return rows.count()
+    version = delta_log.latest_version(spark, uri)
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    condition += (
+        f" AND ((s.key IS NOT NULL AND s.key <> {_literal(no_key)})"
+        " OR t._landing_path <=> s._landing_path)"
+    )
     (
         DeltaTable.forPath(spark, uri)
         .alias("t")
@@ -543,6 +584,10 @@ def _merge_quarantine(spark, rows, uri: str, ent: Entity) -> None:  # noqa: ANN0
         .whenNotMatchedInsertAll()
         .execute()
     )
+    if delta_log.latest_version(spark, uri) == version:
+        return 0
+    info = delta_log.commit_info(spark, uri, delta_log.latest_version(spark, uri) or 0)
+    return int(info.get("operationMetrics", {}).get("numTargetRowsInserted", 0))
 
 
 def _parse_layers(values: list[str]) -> dict[str, str]:

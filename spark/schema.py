@@ -199,6 +199,19 @@ def partition_is_derived(entity: Entity) -> bool:
     return entity.partition_by not in _field_names(entity)
 
 
+def partition_follows_key(entity: Entity) -> bool:
+    """True when a row's partition is fixed by its natural key.
+
+    Either the partition column is part of the key, or it is the date of an event time that is.
+    Otherwise a newer version of a key may fall on another date (a reference file fetched
+    again the next day, a record whose event time was corrected), and a MERGE that matches
+    within the partition would keep both versions.
+    """
+    if entity.partition_by in entity.natural_key:
+        return True
+    return partition_is_derived(entity) and entity.event_time.column in entity.natural_key
+
+
 def bronze_schema(entity: Entity) -> T.StructType:
     """The bronze table of ``entity``: key, event time and date, fields, layout extras, metadata."""
     by_name = {f.name: f for f in entity.fields}

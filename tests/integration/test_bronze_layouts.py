@@ -484,6 +484,22 @@ def test_csv_with_semicolons_null_markers_and_latin1(spark: Any, tmp_path: Path)
     assert json.loads(reject["key"]) == {"station": "BRN"}
     assert json.loads(reject["record"])["elevation"] is None
 
+    # Sent again with one more station: the bad row already in quarantine is not rejected twice.
+    land_body(
+        lake,
+        source="drops",
+        entity="stations",
+        key="stations.csv",
+        body=(STATIONS + "LUG;Lugano;273;01.03.2022\n").encode("latin-1"),
+        batch_id="d2",
+        transport={"kind": "file", "location": "partner", "name": "stations.csv"},
+        content_type="text/csv",
+        fetched_at=T2,
+    )
+    again = run(spark, lake, "drops", "stations")
+    assert (again.rows_quarantined, again.quarantine_rate, again.rows_inserted) == (0, 0.0, 1)
+    assert len(table(spark, lake, "drops__stations", "quarantine")) == 1
+
 
 def parquet_bytes(rows: list[tuple]) -> bytes:
     import pyarrow as pa
@@ -557,6 +573,20 @@ def test_text_file_is_one_record_and_a_bad_sas_file_is_rejected(spark: Any, tmp_
     (row,) = table(spark, lake, "drops__notes")
     assert row["file_name"] == "readme.txt" and row["text"].startswith("VALUE $i94cntyl")
     assert row["received_at"] == datetime(2025, 3, 9, 6, 0)
+
+    # The same file delivered again the next day: its key (the file name) does not fix the
+    # partition (the day it was received), and the newer version still replaces the older one.
+    land_drop(
+        lake,
+        "notes",
+        "readme.txt",
+        b"VALUE $i94cntyl\n  582 = 'MEXICO, REP'\n;\n",
+        T1 + timedelta(days=1),
+    )
+    again = run(spark, lake, "drops", "notes")
+    assert (again.rows_inserted, again.rows_updated) == (0, 1)
+    (row,) = table(spark, lake, "drops__notes")
+    assert "MEXICO, REP" in row["text"] and row["received_at"] == datetime(2025, 3, 10, 6, 0)
 
     land_drop(lake, "arrivals", "i94_apr16_sub.sas7bdat", b"\x00" * 64 + b"not a sas file", T1)
     result = run(spark, lake, "drops", "arrivals")

@@ -30,7 +30,12 @@ from lakehouse.kafka.broker import (
 )
 from lakehouse.settings import Settings
 
-TOPIC = "events.rsvps"
+# The broker is shared with every other test of the session (the events pipeline creates
+# events.rsvps with one partition), so this module's topics carry a suffix of their own.
+_RUN = uuid.uuid4().hex[:8]
+TOPIC = f"broker.test.{_RUN}"
+TX_TOPIC = f"tx.test.{_RUN}"
+CLI_TOPIC = f"cli.topic.{_RUN}"
 RECORDS = [(f"rsvp-{i}".encode(), f'{{"rsvp_id": {i}}}'.encode()) for i in range(5)]
 
 
@@ -89,13 +94,13 @@ def test_topic_created_on_purpose_then_records_produced_and_consumed(kafka_env):
     assert sorted(_consume(bootstrap, TOPIC, len(RECORDS))) == sorted(RECORDS)
 
     # A transactional producer works on one node (transaction state log: RF 1, min ISR 1).
-    create_topic(bootstrap, "tx.test")
-    tx = Producer({"bootstrap.servers": bootstrap, "transactional.id": "test-tx"})
+    create_topic(bootstrap, TX_TOPIC)
+    tx = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"test-tx-{_RUN}"})
     tx.init_transactions(30)
     tx.begin_transaction()
-    tx.produce("tx.test", key=b"k", value=b"committed")
+    tx.produce(TX_TOPIC, key=b"k", value=b"committed")
     tx.commit_transaction(30)
-    assert _consume(bootstrap, "tx.test", 1, committed_only=True) == [(b"k", b"committed")]
+    assert _consume(bootstrap, TX_TOPIC, 1, committed_only=True) == [(b"k", b"committed")]
 
     # Nothing creates a topic implicitly: asking for an unknown one leaves it unknown.
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -114,11 +119,11 @@ def test_cli_status_topics_and_another_cluster(kafka_env, monkeypatch):
     assert result.exit_code == 0, result.output
     assert kafka_env.bootstrap in result.output
 
-    result = runner.invoke(kafka_app, ["topics", "create", "cli.topic", "--partitions", "2"])
+    result = runner.invoke(kafka_app, ["topics", "create", CLI_TOPIC, "--partitions", "2"])
     assert result.exit_code == 0, result.output
     assert "created (2 partitions)" in result.output
     result = runner.invoke(kafka_app, ["topics", "list"])
-    assert "cli.topic\t2" in result.output.splitlines()
+    assert f"{CLI_TOPIC}\t2" in result.output.splitlines()
 
     monkeypatch.setenv("LAKEHOUSE_KAFKA_BOOTSTRAP", "b-1.example.internal:9094")
     assert bootstrap_servers(kafka_env.settings) == "b-1.example.internal:9094"

@@ -3,24 +3,4 @@
     processed are flagged is_invalid. -#}
 {{ config(enabled=contracts_enabled(['immigration'])) }}
 
-with
-
-codes as (
-
-    select * from {{ ref('int_immigration__code_labels') }}
-    where format_name = 'i94addrl'
-
-),
-
-final as (
-
-    select
-        cast(code as {{ dbt.type_string() }}) as us_state_code,
-        cast(label as {{ dbt.type_string() }}) as us_state_name,
-        is_known,
-        is_invalid
-    from codes
-
-)
-
-select * from final
+{{ code_label_dimension(ref('int_immigration__code_labels'), 'i94addrl', 'us_state_code', 'us_state_name', code_type=dbt.type_string()) }}

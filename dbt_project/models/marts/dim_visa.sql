@@ -3,24 +3,4 @@
     processed are flagged is_invalid. -#}
 {{ config(enabled=contracts_enabled(['immigration'])) }}
 
-with
-
-codes as (
-
-    select * from {{ ref('int_immigration__code_labels') }}
-    where format_name = 'i94visa'
-
-),
-
-final as (
-
-    select
-        cast(code as integer) as visa_category_code,
-        cast(label as {{ dbt.type_string() }}) as visa_category,
-        is_known,
-        is_invalid
-    from codes
-
-)
-
-select * from final
+{{ code_label_dimension(ref('int_immigration__code_labels'), 'i94visa', 'visa_category_code', 'visa_category') }}
