@@ -580,12 +580,14 @@ class Contract(_Model):
         for entity_name, entity in (data.get("entities") or {}).items():
             layout = entity.get("layout") if isinstance(entity, dict) else None
             landing = entity.get("landing") or entity_name if isinstance(entity, dict) else None
-            if (
-                isinstance(layout, dict)
-                and layout.get("type") == "json_lines"
-                and landing in (src.get("tables") or {})
-            ):
-                entity = {**entity, "layout": {"type": "debezium", "delete_image": "key"}}
+            if isinstance(layout, dict) and landing in (src.get("tables") or {}):
+                if layout.get("type") == "json_lines":
+                    entity = {**entity, "layout": {"type": "debezium", "delete_image": "key"}}
+                elif layout.get("type") != "debezium":
+                    raise ValueError(
+                        f"entity {entity_name}: capture: cdc lands Debezium change events, which "
+                        f"layout {layout.get('type')!r} cannot read (use json_lines or debezium)"
+                    )
             entities[entity_name] = entity
         return {**data, "source": {**src, "cdc": cdc}, "entities": entities}
 

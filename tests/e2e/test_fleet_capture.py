@@ -86,8 +86,9 @@ def _poll(run: Run) -> None:
     assert result.ok, result.failure_message()
 
 
-def _caught_up(run: Run, timeout: float = 120.0) -> None:
-    """Wait until the capture's topics stop growing (Debezium sends within about a second)."""
+def _caught_up(run: Run, timeout: float = 120.0, past: tuple | None = None) -> tuple:
+    """Wait until the capture's topics stop growing (Debezium sends within about a second),
+    past the end offsets ``past`` when given; returns the end offsets."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": run.bootstrap, "group.id": "fleet-capture-probe"})
@@ -100,8 +101,8 @@ def _caught_up(run: Run, timeout: float = 120.0) -> None:
             )
             stable = stable + 1 if ends == last else 0
             last = ends
-            if stable >= 6 and all(ends):
-                return
+            if stable >= 6 and all(ends) and (past is None or sum(ends) > sum(past)):
+                return ends
             time.sleep(0.5)
         raise AssertionError(f"capture did not catch up: end offsets {last}")
     finally:
@@ -282,6 +283,7 @@ def test_a_dropped_slot_or_publication_is_one_line_and_recovered_by_a_new_snapsh
     run = fleet_capture
     cdc = run.cdc_contract.source.cdc
     capture = postgres_cdc.worker(run.cdc, run.cdc_contract)
+    before = _caught_up(run)
     capture.stop()  # a slot in use cannot be dropped
     with psycopg.connect(run.dsn, autocommit=True) as conn:
         conn.execute(f'drop publication "{cdc.publication}"')
@@ -299,7 +301,7 @@ def test_a_dropped_slot_or_publication_is_one_line_and_recovered_by_a_new_snapsh
     found = postgres_cdc.replication(run.dsn, cdc)
     assert found.slot_exists and found.publication_exists
     # The new snapshot reaches bronze as rows it already has: nothing doubles.
-    _caught_up(run)
+    _caught_up(run, past=before)
     from spark import kafka_to_bronze
     from spark.session import get_session
 
