@@ -218,6 +218,10 @@ def fleet_capture(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> Ite
     finally:
         if run is not None:
             postgres_cdc.worker(cdc, run.cdc_contract).stop()
+        from lakehouse.kafka.broker import LocalBroker
+
+        for lake_settings in (poll, cdc):  # none should have started one: the session's is used
+            assert not LocalBroker(lake_settings).stop(), "a broker of its own was started"
         if server is not None:
             cluster = server.cluster_dir
             server.stop()
@@ -226,6 +230,14 @@ def fleet_capture(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> Ite
         for key in ("LAKEHOUSE_LAKE_ROOT", "LAKEHOUSE_KAFKA_BOOTSTRAP", "LAKEHOUSE_CACHE_DIR"):
             os.environ.pop(key, None)
         os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _session_broker(kafka_broker, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """Each test's isolated environment points at the session's broker too (as the module's
+    run does), so a connector restarted in a test writes where the run's topics are."""
+    monkeypatch.setenv("LAKEHOUSE_KAFKA_BOOTSTRAP", kafka_broker.bootstrap)
+    monkeypatch.setenv("LAKEHOUSE_CACHE_DIR", str(kafka_broker.cache_dir))
 
 
 def test_capture_and_polling_give_identical_silver_and_gold(fleet_capture: Run) -> None:
