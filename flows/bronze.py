@@ -111,11 +111,20 @@ def bronze_flow(source: str) -> Flow:
 
 
 FLOWS: dict[str, Flow] = {source: bronze_flow(source) for source in available_sources()}
+for _source, _flow in FLOWS.items():
+    # Deployment entrypoints name a module attribute: flows/bronze.py:<source>_bronze.
+    globals()[f"{_source}_bronze"] = _flow
 
-# Deployment entrypoints (prefect.yaml) name a module attribute. A contracts folder without
-# weather (LAKEHOUSE_CONTRACTS_DIR of a test or another project) must still import this module.
-weather_bronze = FLOWS.get("weather")
+
+def __getattr__(name: str) -> Flow:
+    """``<source>_bronze`` for a contract added after import (``LAKEHOUSE_CONTRACTS_DIR``)."""
+    if name.endswith("_bronze") and name[: -len("_bronze")] in available_sources():
+        return bronze_flow(name[: -len("_bronze")])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":
-    print(weather_bronze())
+    import sys
+
+    # python -m flows.bronze <source>: that source's landing -> bronze on the local lake.
+    print(bronze_flow(sys.argv[1])())

@@ -185,7 +185,7 @@ def ingest_flow(source: str) -> Flow:
 
 FLOWS: dict[str, Flow] = {}
 for _source in available_sources():
-    # Deployment entrypoints (prefect.yaml) name a module attribute: flows/ingest.py:weather_ingest
+    # Deployment entrypoints (prefect.yaml) name a module attribute: flows/ingest.py:<source>_ingest
     globals()[f"{_source}_ingest"] = ingest_flow(_source)
 
 
@@ -197,11 +197,8 @@ def __getattr__(name: str) -> Flow:
 
 
 if __name__ == "__main__":
-    # Against a local replay server: `lakehouse replay-server --port 8765` in another shell.
-    print(
-        ingest_flow("weather")(
-            base_url="http://127.0.0.1:8765",
-            start_date=date(2025, 3, 5),
-            end_date=date(2025, 3, 11),
-        )
-    )
+    import sys
+
+    # python -m flows.ingest <source>, against a local replay server started in another shell
+    # (`lakehouse replay-server --port 8765`).
+    print(ingest_flow(sys.argv[1])(base_url="http://127.0.0.1:8765"))

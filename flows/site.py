@@ -1,4 +1,4 @@
-"""The ``site-refresh`` flow: render the weather site from published gold, then publish it.
+"""The ``site-refresh`` flow: render the site's dashboards from published gold, then publish it.
 
 The daily pipeline calls it after a successful gold publish only, so the site never shows a
 build that failed its gates. Rendering swaps ``<lake>/site`` atomically; publishing uploads only
@@ -26,7 +26,7 @@ def render_site(settings: Settings, dbt_docs: bool = True) -> dict[str, Any]:
     return {
         "path": str(build.path),
         "files": build.files,
-        "cities": build.cities,
+        "pages": build.pages,
         "dbt_docs": build.dbt_docs,
         "data_docs": build.data_docs,
         "gate": build.content.gate.status,

@@ -190,7 +190,7 @@ def submit_args(
         code: Location of the code archive (``s3://.../lakehouse_src.zip`` or a local path).
         entry_point: Location of the entry point.
         environment: Location of the dependency archive, or None to use the cluster's Python.
-        job_args: The job's own arguments (``--source weather ...``).
+        job_args: The job's own arguments (``--source <source> ...``).
         master: ``spark://host:port`` of a standalone cluster; None on EMR Serverless.
         jars: Delta's jars (and the s3a connector outside EMR); EMR's own by default.
         conf: Further ``--conf`` settings.

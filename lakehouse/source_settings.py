@@ -5,7 +5,7 @@ Every source reads its settings the same way, so generic code never names a sour
 - each declared setting ``<name>``, plus ``base_url`` (always: replaces the host of every
   endpoint) and, for OAuth2 client credentials, the client id and secret settings;
 - from ``LAKEHOUSE_<SOURCE>_<NAME>`` in the environment or the ``.env`` file, then the declared
-  ``aliases`` (weather's ``LAKEHOUSE_OPENMETEO_URL``), then the declared ``default``;
+  ``aliases`` (older names such as ``LAKEHOUSE_<API>_URL``), then the declared ``default``;
 - ``secret: true`` values are :class:`pydantic.SecretStr`: they print as ``**********`` and are
   never logged, landed, recorded or sent in an alert (:func:`secret_values`).
 

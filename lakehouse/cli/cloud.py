@@ -97,14 +97,22 @@ def package(
             "sparkSubmitParameters name them there."
         ),
     ] = None,
-    source: Annotated[str, typer.Option(help="Source the printed job runs.")] = "weather",
+    source: Annotated[
+        str | None,
+        typer.Option(help="Source the printed job runs (default: the first contract by name)."),
+    ] = None,
 ) -> None:
     """Build the bronze job's spark-submit artifacts and print EMR Serverless's job driver."""
     import json
 
+    from lakehouse.contracts import available_sources
     from lakehouse.package import PackageError, build_package, submit_args
     from lakehouse.settings import get_settings
 
+    source = source or next(iter(available_sources()), None)
+    if source is None:
+        typer.echo("error: no source contract found; pass --source", err=True)
+        raise typer.Exit(2)
     try:
         built = build_package(out, environment=environment)
     except PackageError as exc:

@@ -33,7 +33,7 @@ def _fail(exc: Exception) -> typer.Exit:
 
 @kafka_app.command(
     "start",
-    epilog="Example: lakehouse kafka start   (then: lakehouse kafka topics create events.rsvps)",
+    epilog="Example: lakehouse kafka start   (then: lakehouse kafka topics create <topic>)",
 )
 def start() -> None:
     """Start the broker in <lake>/_state/kafka (created on first use); a running one is kept.
@@ -100,10 +100,10 @@ def status() -> None:
 
 @topics_app.command(
     "create",
-    epilog="Example: lakehouse kafka topics create events.rsvps --partitions 3",
+    epilog="Example: lakehouse kafka topics create <source>.<entity> --partitions 3",
 )
 def topics_create(
-    name: Annotated[str, typer.Argument(help="Topic name, e.g. events.rsvps.")],
+    name: Annotated[str, typer.Argument(help="Topic name, <source>.<entity> by convention.")],
     partitions: Annotated[int, typer.Option(min=1, help="Number of partitions.")] = 1,
     replication_factor: Annotated[
         int,

@@ -1,4 +1,4 @@
-"""`lakehouse site`: render the weather site from published gold, optionally publish it to S3."""
+"""`lakehouse site`: render the dashboards from published gold, optionally publish to S3."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def site(
         ),
     ] = False,
 ) -> None:
-    """Render <lake>/site (statistics, temperature chart, latest observations, runs, docs)."""
+    """Render <lake>/site: a page per dashboard spec, the quality gates, dbt docs."""
     from lakehouse.settings import get_settings
     from lakehouse.site import SiteError, build_site, publish_site
     from lakehouse.summary import print_summary
@@ -78,7 +78,7 @@ def site(
         "site",
         [
             {
-                "cities": build.cities,
+                "pages": len(build.pages),
                 "dbt docs": "yes" if build.dbt_docs else "no",
                 "data docs": "yes" if build.data_docs else "no",
                 "gates": build.content.gate.status or "no run yet",

@@ -17,10 +17,9 @@ import typer
 from lakehouse.settings import Settings, get_settings
 
 EPILOG = (
-    'Examples: lakehouse sql "select * from agg_weather_daily limit 5"  |  '
-    'lakehouse sql "select city, avg_temperature_c from agg_weather_city_summary" '
-    "--format json  |  "
-    'lakehouse sql --engine warehouse "select count(*) from agg_weather_daily"'
+    'Examples: lakehouse sql "show tables"  |  '
+    'lakehouse sql "select * from <mart> limit 5" --format json  |  '
+    'lakehouse sql --engine warehouse "select count(*) from <mart>"'
 )
 
 QueryFn = Callable[[Settings, str], tuple[list[str], list[tuple[Any, ...]]]]
@@ -61,7 +60,7 @@ def register(app: typer.Typer) -> None:
 
 def sql(
     query: Annotated[
-        str, typer.Argument(help="SQL to run; mart names resolve unqualified (agg_weather_daily).")
+        str, typer.Argument(help="SQL to run; mart names resolve unqualified (dim_date).")
     ],
     output_format: Annotated[
         OutputFormat,

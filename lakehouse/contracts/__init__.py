@@ -34,8 +34,8 @@ def _package_dir() -> Path:
 
 
 CONTRACTS_DIR = _package_dir()
-# Points every part at another folder of contracts at once (the benchmark uses a copy of the
-# weather contract with synthetic cities added; tests add sources from tests/fixtures).
+# Points every part at another folder of contracts at once (the benchmark uses a copy of a
+# contract with synthetic targets added; tests add sources from tests/fixtures).
 CONTRACTS_DIR_ENV = "LAKEHOUSE_CONTRACTS_DIR"
 
 FieldType = Literal[
@@ -57,7 +57,7 @@ class SourceSetting(_Model):
     description: str = ""
     secret: bool = False
     default: str | None = None
-    # Older variable names that still work (weather's LAKEHOUSE_OPENMETEO_URL).
+    # Older variable names that still work (LAKEHOUSE_<NAME> of a former release).
     aliases: list[str] = Field(default_factory=list)
 
 
@@ -336,7 +336,7 @@ class ContractField(_Model):
     required: bool = True
     description: str = ""
     range: tuple[float, float] | None = None
-    # A list, or "targets": the ids of the source's fan-out targets (weather's cities).
+    # A list, or "targets": the ids of the source's fan-out targets (cities, routes).
     allowed_values: list[Any] | Literal["targets"] | None = None
     # key: identifies the record; measure: a quantity marts aggregate; attribute: the rest.
     role: Literal["key", "attribute", "measure"] = "attribute"
@@ -664,7 +664,7 @@ class Contract(_Model):
 
     @property
     def targets(self) -> list[dict[str, Any]]:
-        """The fan-out targets of an http source (weather's cities), else empty."""
+        """The fan-out targets of an http source (cities, routes), else empty."""
         src = self.source
         return list(src.targets.items) if isinstance(src, HttpSource) and src.targets else []
 

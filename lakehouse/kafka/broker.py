@@ -28,28 +28,37 @@ broker is a no-op. ``stop`` sends SIGTERM (Kafka shuts down cleanly), waits, the
 from __future__ import annotations
 
 import base64
-import fcntl
-import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from lakehouse.kafka import KafkaBrokerError
 from lakehouse.kafka.jars import KAFKA_VERSION, KafkaJarsError, classpath, require_jars
+from lakehouse.local_process import (
+    CHILDREN,
+    HOST,
+    StateFile,
+    accepts,
+    cmdline,
+    folder_lock,
+    free_port,
+    pid_alive,
+    port_is_free,
+    reap,
+    tail,
+)
 from lakehouse.log import get_logger, log_event
 from lakehouse.settings import Settings
 
 _log = get_logger("kafka.broker")
 
-HOST = "127.0.0.1"
 NODE_ID = 1
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
@@ -64,10 +73,6 @@ _JVM_OPTS = (
     "-XX:+ExplicitGCInvokesConcurrent",
     "-Djava.awt.headless=true",
 )
-
-# Popen objects of brokers this process started: kept so a stopped broker is reaped (waited
-# for) instead of lingering as a zombie that still looks alive to os.kill(pid, 0).
-_CHILDREN: dict[int, subprocess.Popen] = {}
 
 
 @dataclass(frozen=True)
@@ -105,81 +110,6 @@ def new_cluster_id() -> str:
         text = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
         if not text.startswith("-"):  # Kafka's Uuid.randomUuid avoids these (CLI arguments)
             return text
-
-
-def _free_port(exclude: Collection[int] = ()) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind((HOST, 0))
-            port = sock.getsockname()[1]
-        if port not in exclude:
-            return port
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # As the JVM binds (SO_REUSEADDR): a port left in TIME_WAIT by a stopped broker is free.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-        return True
-
-
-def _accepts(port: int, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _reap(pid: int) -> bool:
-    """Wait for ``pid`` if it is a child of this process that has exited; True if it is gone."""
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        if child.poll() is not None:
-            _CHILDREN.pop(pid, None)
-            return True
-        return False
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:  # not our child: its parent (or init) reaps it
-        return False
-    return done == pid
-
-
-def _pid_alive(pid: int) -> bool:
-    if _reap(pid):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie still answers signal 0
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _cmdline(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def server_properties(
@@ -272,34 +202,20 @@ class LocalBroker:
     # ---------------------------------------------------------------- state
 
     def _read_state(self) -> dict:
-        try:
-            return json.loads(self.state_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return {}
+        return StateFile(self.state_file).read()
 
     def _write_state(self, **fields: object) -> None:
         """Merge ``fields`` into ``broker.json``; a field set to None is removed."""
-        state = {k: v for k, v in (self._read_state() | fields).items() if v is not None}
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, self.state_file)
+        StateFile(self.state_file).update(**fields)
 
-    @contextmanager
-    def _lock(self) -> Iterator[None]:
-        """One start or stop at a time per folder (across processes)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _lock(self) -> AbstractContextManager[None]:
+        return folder_lock(self.directory)
 
     def _is_our_broker(self, pid: int) -> bool:
         """``pid`` is alive and is this folder's broker (not a reused pid)."""
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return False
-        args = _cmdline(pid)
+        args = cmdline(pid)
         if args is None:  # no /proc: trust the recorded pid
             return True
         return "kafka.Kafka" in args and str(self.config_file) in args
@@ -335,11 +251,11 @@ class LocalBroker:
                 not fresh
                 and isinstance(remembered, int)
                 and remembered not in chosen
-                and _port_is_free(remembered)
+                and port_is_free(remembered)
             ):
                 chosen.append(remembered)
             else:
-                chosen.append(_free_port(set(chosen)))
+                chosen.append(free_port(set(chosen)))
         return chosen[0], chosen[1]
 
     def _write_config(self, port: int, controller_port: int) -> None:
@@ -407,16 +323,16 @@ class LocalBroker:
                 cwd=self.directory,
                 start_new_session=True,  # outlives the CLI and its terminal
             )
-        _CHILDREN[proc.pid] = proc
+        CHILDREN[proc.pid] = proc
         return proc
 
     def _wait_ready(self, proc: subprocess.Popen, port: int, deadline: float) -> str | None:
         """None once the broker serves metadata naming itself; else why it did not start."""
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                _CHILDREN.pop(proc.pid, None)
+                CHILDREN.pop(proc.pid, None)
                 return f"exited with code {proc.returncode}"
-            if _accepts(port) and _metadata_ready(f"{HOST}:{port}", timeout=5.0):
+            if accepts(port) and _metadata_ready(f"{HOST}:{port}", timeout=5.0):
                 return None
             time.sleep(0.5)
         return f"not ready after {START_TIMEOUT_S:.0f} s"
@@ -467,7 +383,7 @@ class LocalBroker:
                 log_event(_log, "kafka.port_taken", port=port, controller_port=controller_port)
             raise KafkaBrokerError(
                 f"the Kafka broker did not start ({reason}); see {self.log_file}:\n"
-                f"{_tail(self.log_file)}\n{_tail(self.stdout_file, 5)}"
+                f"{tail(self.log_file)}\n{tail(self.stdout_file, 5)}"
             )
 
     def _lost_port_race(self, log_mark: int) -> bool:
@@ -488,11 +404,11 @@ class LocalBroker:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
-            _reap(pid)
+            reap(pid)
             return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _pid_alive(pid):
+            if not pid_alive(pid):
                 return
             time.sleep(0.2)
         log_event(_log, "kafka.killed", pid=pid, after_s=timeout)
@@ -501,7 +417,7 @@ class LocalBroker:
         except ProcessLookupError:
             pass
         for _ in range(50):
-            if not _pid_alive(pid):
+            if not pid_alive(pid):
                 return
             time.sleep(0.1)
 

@@ -40,15 +40,16 @@ import hmac
 import json
 import math
 import re
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
+
+from lakehouse.replay.faults import FaultBook, TargetFault
 
 TOKEN_PATH = "/v1/security/oauth2/token"
 SEARCH_PATH = "/v2/shopping/flight-offers"
@@ -175,91 +176,39 @@ MAX_OFFERS_PER_SEARCH = 6
 
 
 @dataclass(frozen=True)
-class RouteFault:
-    """One fault for searches of ``route`` (``SFO-JFK``, or ``*`` for every route).
+class RouteFault(TargetFault):
+    """One fault for searches of a route (``SFO-JFK``, or ``*`` for every route).
 
     ``times`` is how many matching searches it applies to (None: every one); ``expired_token``
-    always applies once, since a client renews its token after the first 38192.
+    always applies once, since a client renews its token after the first 401.
     """
 
-    route: str
-    kind: str
-    times: int | None = None
+    TARGET: ClassVar[str] = "route"
+    KINDS: ClassVar[Mapping[str, str]] = FAULT_KINDS
 
-    def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(
-                f"unknown fault kind {self.kind!r}; kinds are {', '.join(FAULT_KINDS)}"
-            )
-        if self.times is not None and self.times < 1:
-            raise ValueError(
-                f"fault times must be at least 1 (or None for always), not {self.times}"
-            )
-        if self.route != "*" and not re.fullmatch(r"[A-Z]{3}-[A-Z]{3}", self.route):
-            raise ValueError(f"fault route {self.route!r} is not ORIGIN-DESTINATION (SFO-JFK) or *")
+    @property
+    def route(self) -> str:
+        return self.target
 
     @classmethod
-    def parse(cls, text: str) -> RouteFault:
-        """``ROUTE:kind[:times]`` as given on a command line (``SFO-JFK:http_429:2``)."""
-        parts = text.split(":")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise ValueError(f"fault {text!r} is not ROUTE:kind[:times]")
-        times = None
-        if len(parts) == 3:
-            try:
-                times = int(parts[2])
-            except ValueError:
-                raise ValueError(f"fault {text!r}: times must be an integer") from None
-        return cls(parts[0].upper(), parts[1], times)
+    def normalize(cls, target: str) -> str:
+        return target.upper()
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RouteFault:
-        """``{"route", "kind", "times"}`` (an admin endpoint's JSON)."""
-        if not isinstance(data, Mapping) or "route" not in data or "kind" not in data:
-            raise ValueError(f"fault {data!r} needs 'route' and 'kind'")
-        unknown = set(data) - {"route", "kind", "times"}
-        if unknown:
-            raise ValueError(f"fault {data!r} has unknown keys {sorted(unknown)}")
-        times = data.get("times")
-        if times is not None and not isinstance(times, int):
-            raise ValueError(f"fault {data!r}: times must be an integer or null")
-        return cls(str(data["route"]).upper(), str(data["kind"]), times)
+    def check_target(self) -> None:
+        if self.target != "*" and not re.fullmatch(r"[A-Z]{3}-[A-Z]{3}", self.target):
+            raise ValueError(
+                f"fault route {self.target!r} is not ORIGIN-DESTINATION (SFO-JFK) or *"
+            )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"route": self.route, "kind": self.kind, "times": self.times}
+    def matches(self, target: str) -> bool:
+        return self.target in (target, "*")
+
+    def uses(self) -> int | None:
+        return 1 if self.kind == "expired_token" and self.times is None else self.times
 
 
-class RouteFaults:
-    """Active faults with their remaining uses, consumed in list order; thread-safe."""
-
-    def __init__(self, faults: Iterable[RouteFault] = ()) -> None:
-        self._lock = threading.Lock()
-        self._entries: list[list[Any]] = []
-        self.set(faults)
-
-    def set(self, faults: Iterable[RouteFault]) -> None:
-        """Replace every active fault."""
-        with self._lock:
-            self._entries = [
-                [f, 1 if f.kind == "expired_token" and f.times is None else f.times] for f in faults
-            ]
-
-    def take(self, route: str) -> RouteFault | None:
-        """The fault for one search of ``route``, used up once."""
-        with self._lock:
-            for entry in self._entries:
-                fault, remaining = entry
-                if fault.route not in (route, "*") or remaining == 0:
-                    continue
-                if remaining is not None:
-                    entry[1] = remaining - 1
-                return fault
-        return None
-
-    def active(self) -> list[dict[str, Any]]:
-        """Faults not yet used up, with ``remaining`` uses (None: always)."""
-        with self._lock:
-            return [{**f.to_dict(), "remaining": r} for f, r in self._entries if r is None or r > 0]
+# The active route faults: the shared book, matched by route (``*`` matches every one).
+RouteFaults = FaultBook
 
 
 # ================================================================ helpers

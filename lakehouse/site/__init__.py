@@ -1,8 +1,8 @@
-"""The weather site: a static website built from published gold, plus dbt docs and gate results.
+"""The site: a static website of dashboards over published gold, plus dbt docs and gate results.
 
-``build_site`` renders ``<lake>/site/`` (statistics table, daily temperature chart, latest
-observations, last runs and gate status, and the "Quality gates" page with every expectation of
-the last transform's gates), ``publish_site`` uploads it to the site bucket and
+``build_site`` renders ``<lake>/site/`` (a page per dashboard spec of ``dbt_project/dashboards``
+whose marts are published, and the "Quality gates" page with every expectation of the last
+transform's gates), ``publish_site`` uploads it to the site bucket and
 ``make_server`` serves it on localhost. Nothing on the site is fetched from the network at view
 time: the charting library is copied into the site's own ``assets/``.
 """

@@ -23,7 +23,7 @@ from lakehouse.lake import Lake
 from lakehouse.log import get_logger, log_event
 from lakehouse.runs import record_run
 from lakehouse.settings import Settings
-from lakehouse.site.content import SOURCE, QueryFn, SiteContent, collect_content
+from lakehouse.site.content import QueryFn, SiteContent, collect_content
 from lakehouse.site.data_docs import copy_raw_data_docs
 from lakehouse.site.dbt_docs import DBT_DOCS_DIR, generate_dbt_docs, reuse_dbt_docs
 from lakehouse.site.errors import SiteError
@@ -44,7 +44,7 @@ class SiteBuild:
 
     path: Path
     files: int
-    cities: int
+    pages: list[str]  # the dashboards' pages, the home page first
     dbt_docs: bool
     data_docs: bool
     content: SiteContent
@@ -52,10 +52,10 @@ class SiteBuild:
 
 
 def _sources() -> list[str]:
-    """The sources the site covers: every contract (the weather pages when none is found)."""
+    """The sources the site covers: every contract (``_all`` when none is found)."""
     from lakehouse.contracts import available_sources
 
-    return available_sources() or [SOURCE]
+    return available_sources() or ["_all"]
 
 
 def gold_query(settings: Settings) -> QueryFn:
@@ -129,13 +129,13 @@ def build_site(
             source,
             status="ok",
             files=build.files,
-            cities=build.cities,
+            pages=build.pages,
             dbt_docs=build.dbt_docs,
             data_docs=build.data_docs,
             raw_data_docs=build.raw_data_docs,
             seconds=round(time.monotonic() - started, 2),
         )
-    log_event(logger, "site.built", path=lake.site, files=build.files, cities=build.cities)
+    log_event(logger, "site.built", path=lake.site, files=build.files, pages=build.pages)
     return build
 
 
@@ -177,7 +177,7 @@ def _build(
     return SiteBuild(
         path=lake.site,
         files=sum(1 for p in build_dir.rglob("*") if p.is_file()),
-        cities=len(content.city_summary),
+        pages=[d.spec.file for d in content.dashboards],
         dbt_docs=has_dbt_docs,
         data_docs=content.quality.has_results,
         content=content,

@@ -1,4 +1,4 @@
-"""dbt's documentation site as part of the weather site (``docs/index.html``).
+"""dbt's documentation site as part of the site (``docs/index.html``).
 
 ``dbt docs generate --static`` writes one self-contained HTML file (manifest and catalog inlined),
 which needs no server-side support and so works from the S3 site bucket as well.

@@ -28,7 +28,6 @@ from typing import Any
 from lakehouse.lake import Lake
 from lakehouse.runs import list_runs
 
-SOURCE = "weather"
 LAYERS = ("bronze", "silver", "gold")
 # Where the gate runner keeps its Great Expectations file context (expectations/gate.py).
 GX_STATE_DIR = "gx"
@@ -564,7 +563,7 @@ def _gate_run(
                 suites[suite] = _suite_from_record(suite, named.get(suite), record)
     statuses = {_status(r) for r, _ in records}
     last = records[-1][0]
-    scope = last.get("scope")
+    scope = _scope([r for r, _ in records])
     counts = [r["evaluated"] for r, _ in records if isinstance(r.get("evaluated"), int)]
     evaluated = sum(counts) if counts else None
     note = ""
@@ -576,36 +575,79 @@ def _gate_run(
         layer=layer,
         status=_overall(statuses),
         finished_at=_minute(last.get("finished_at")),
-        scope=scope if isinstance(scope, str) and scope else None,
+        scope=scope,
         suites=list(suites.values()),
         note=note,
         evaluated=evaluated,
     )
 
 
-def collect_quality(lake: Lake, source: str = SOURCE) -> QualityReport:
-    """Every gate of the last transform of ``source``, with each suite's expectations.
+def _scope(records: list[dict[str, Any]]) -> str | None:
+    """What a layer's gate validated: one text, or one per source when they differ."""
+    scopes: dict[str, str] = {}
+    for record in records:
+        scope = record.get("scope")
+        if isinstance(scope, str) and scope:
+            scopes[str(record.get("source", ""))] = scope
+    if len(set(scopes.values())) <= 1:
+        return next(iter(scopes.values()), None)
+    return "; ".join(f"{source}: {text}" for source, text in sorted(scopes.items()))
+
+
+# Fields that differ between the records of one gate result written for each source it covers.
+_PER_SOURCE_FIELDS = frozenset({"source", "run_id", "started_at", "finished_at", "scope"})
+
+
+def _distinct(
+    windows: list[tuple[dict[str, Any], datetime | None]],
+) -> list[tuple[dict[str, Any], datetime | None]]:
+    """Drop a record that repeats another's result for a further source (the gold gate's)."""
+    seen: set[str] = set()
+    out = []
+    for record, after in windows:
+        result = {k: v for k, v in record.items() if k not in _PER_SOURCE_FIELDS}
+        key = json.dumps(result, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append((record, after))
+    return out
+
+
+def _recorded_sources(lake: Lake, step: str) -> list[str]:
+    folder = lake.state / "runs" / step
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def collect_quality(lake: Lake, sources: list[str] | None = None) -> QualityReport:
+    """Every gate of the last transform, over the sources it covered, with each suite's
+    expectations.
 
     Args:
         lake: The lake whose run records and validation results are read.
-        source: Source whose gates are shown.
+        sources: Sources whose gates are shown; default every source with a gate record.
 
     Returns:
         The report; without any gate record, one that says so (``has_results`` False).
     """
-    records = sorted(list_runs(lake, "gate", source), key=_finished)
-    transforms = sorted(list_runs(lake, "transform", source), key=_finished)
-    if not records:
+    windows: list[tuple[dict[str, Any], datetime | None]] = []
+    transforms: list[dict[str, Any]] = []
+    for source in _recorded_sources(lake, "gate") if sources is None else sources:
+        records = sorted(list_runs(lake, "gate", source), key=_finished)
+        # The lower bound of each record's window: the source's gate record written before it.
+        windows += [(r, _finished(records[i - 1]) if i else None) for i, r in enumerate(records)]
+        transforms += list_runs(lake, "transform", source)
+    if not windows:
         return QualityReport(gates=[GateRun(layer=layer) for layer in LAYERS])
+    windows.sort(key=lambda pair: _finished(pair[0]))
+    transforms.sort(key=_finished)
 
-    # The lower bound of each record's window: the gate record written before it.
-    windows = [(r, _finished(records[i - 1]) if i else None) for i, r in enumerate(records)]
-    run = records[-1].get("transform_run_id")
+    run = windows[-1][0].get("transform_run_id")
     if run:
         chosen = [(r, after) for r, after in windows if r.get("transform_run_id") == run]
-    else:  # no run id: the newest record of each layer
-        newest = {_layer(r): (r, after) for r, after in windows}
+    else:  # no run id: the newest record of each layer and source
+        newest = {(_layer(r), r.get("source")): (r, after) for r, after in windows}
         chosen = sorted(newest.values(), key=lambda pair: _finished(pair[0]))
+    chosen = _distinct(chosen)
     transform = next(
         (t for t in reversed(transforms) if run and t.get("transform_run_id") == run), None
     )

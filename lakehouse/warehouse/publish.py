@@ -91,7 +91,7 @@ def _check_name(name: str, what: str) -> None:
     if not _NAME.match(name):
         raise WarehouseError(
             f"{what} {name!r} is not a plain lower-case SQL name; BI tools and the ODBC DSN "
-            "expect names like agg_weather_daily"
+            "expect names like dim_date"
         )
 
 

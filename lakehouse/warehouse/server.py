@@ -30,12 +30,10 @@ temporary-file cleaning deletes files unused for 30 days, which would break a st
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import re
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
@@ -46,10 +44,11 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from lakehouse.local_process import StateFile, free_port, pid_alive, port_is_free, tail
 from lakehouse.log import get_logger, log_event
 from lakehouse.settings import Settings
 
-_log = get_logger("warehouse.server")
+_log = get_logger("postgres.server")
 
 SERVER_USER_WHEN_ROOT = "postgres"
 # Where root keeps clusters whose warehouse folder the server user cannot reach (one folder per
@@ -145,34 +144,6 @@ def find_bindir() -> Path:
         "PostgreSQL server programs (initdb, pg_ctl) were not found; run `make setup`, which "
         "installs Debian's `postgresql` package."
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # Bind as PostgreSQL does: connections a stopped server closed leave its port in
-        # TIME_WAIT, which PostgreSQL can reuse; only a live listener makes the port taken.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user (the server user when we are root)
-        return True
-    return True
 
 
 class LocalServer:
@@ -285,7 +256,7 @@ class LocalServer:
             ) from None
         self._write_state(cluster_dir=str(cluster))
         log_event(
-            _log, "warehouse.cluster_placed", directory=str(self.directory), cluster=str(cluster)
+            _log, "postgres.cluster_placed", directory=str(self.directory), cluster=str(cluster)
         )
 
     def _check_reachable(self) -> None:
@@ -307,19 +278,11 @@ class LocalServer:
     # ---------------------------------------------------------------- state
 
     def _read_state(self) -> dict:
-        if not self.state_file.exists():
-            return {}
-        try:
-            return json.loads(self.state_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return {}
+        return StateFile(self.state_file).read()
 
     def _write_state(self, **fields: object) -> None:
         """Merge ``fields`` into ``server.json``; a field set to None is removed."""
-        state = {k: v for k, v in (self._read_state() | fields).items() if v is not None}
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, self.state_file)
+        StateFile(self.state_file).update(**fields)
 
     def status(self) -> ServerStatus:
         """Read ``postmaster.pid``: running means its process is alive (no subprocess needed)."""
@@ -331,7 +294,7 @@ class LocalServer:
             lines = pid_file.read_text(encoding="utf-8").splitlines()
         except (FileNotFoundError, NotADirectoryError):
             lines = []
-        if len(lines) >= 4 and lines[0].strip().isdigit() and _pid_alive(int(lines[0])):
+        if len(lines) >= 4 and lines[0].strip().isdigit() and pid_alive(int(lines[0])):
             return ServerStatus(
                 running=True,
                 directory=self.directory,
@@ -382,15 +345,15 @@ class LocalServer:
                 f"\n# Written by lakehouse: listen address and port.\n"
                 f"include_if_exists = '{_CONF_NAME}'\n"
             )
-        log_event(_log, "warehouse.initdb", server=self.spec.name, directory=str(self.directory))
+        log_event(_log, "postgres.initdb", server=self.spec.name, directory=str(self.directory))
 
     def _choose_port(self) -> int:
         if self.spec.port:
             return self.spec.port
         remembered = self._read_state().get("port")
-        if isinstance(remembered, int) and _port_is_free(remembered):
+        if isinstance(remembered, int) and port_is_free(remembered):
             return remembered
-        return _free_port()
+        return free_port()
 
     def _write_conf(self, port: int) -> None:
         conf = self.pgdata / _CONF_NAME
@@ -422,7 +385,7 @@ class LocalServer:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._give_to_server_user(self.log_file.parent)
             port = self._choose_port()
-            if not _port_is_free(port):
+            if not port_is_free(port):
                 raise WarehouseError(
                     f"port {port} on 127.0.0.1 is taken; set {self.spec.port_variable}=0 to pick a "
                     "free one, or another port"
@@ -445,7 +408,7 @@ class LocalServer:
             if result.returncode != 0:
                 raise WarehouseError(
                     f"{self.spec.name} did not start (pg_ctl exit {result.returncode}); see "
-                    f"{self.log_file}:\n{_tail(self.log_file)}"
+                    f"{self.log_file}:\n{tail(self.log_file)}"
                 )
             self._write_state(
                 port=port,
@@ -456,7 +419,7 @@ class LocalServer:
             current = self.status()
             log_event(
                 _log,
-                "warehouse.started",
+                "postgres.started",
                 server=self.spec.name,
                 port=current.port,
                 directory=str(self.directory),
@@ -482,7 +445,7 @@ class LocalServer:
             ).fetchone()
             if not exists:
                 conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-                log_event(_log, "warehouse.database_created", database=name)
+                log_event(_log, "postgres.database_created", server=self.spec.name, database=name)
 
     def stop(self) -> bool:
         """Stop the server if it runs; True when it was running."""
@@ -491,7 +454,7 @@ class LocalServer:
         self._run(
             [str(find_bindir() / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"]
         )
-        log_event(_log, "warehouse.stopped", server=self.spec.name, directory=str(self.directory))
+        log_event(_log, "postgres.stopped", server=self.spec.name, directory=str(self.directory))
         return True
 
 
@@ -502,13 +465,6 @@ def _own_dir(path: Path) -> bool:
     except OSError:
         return False
     return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def resolve_target(settings: Settings) -> WarehouseTarget | None:

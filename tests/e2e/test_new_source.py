@@ -1,12 +1,13 @@
-"""A new source with no Python: a contract and one staging model, through the real CLI.
+"""A new source with no Python: a contract, a staging model, a mart and a dashboard spec.
 
 The source (``tests/fixtures/new_source/airquality.yml``) is a paged JSON API of air-quality
 readings, served here by a small threaded HTTP server (the only fake: it stands in for a
-public API). The test copies the dbt project, adds the fixture's staging model and source YAML
-to the copy, points the lakehouse at a contracts folder holding only the new contract, and runs
-``lakehouse ingest``, ``lakehouse bronze`` and ``lakehouse transform`` as a user would.
-It asserts that every page landed, that bronze holds the good readings, that the bad reading
-is quarantined with its reason, and that silver was built behind the generated gates.
+public API). The test copies the dbt project, adds the fixture's staging model, source YAML,
+gold mart and dashboard spec to the copy, points the lakehouse at a contracts folder holding
+only the new contract, and runs ``lakehouse ingest``, ``lakehouse bronze``, ``lakehouse
+transform`` and ``lakehouse site`` as a user would. It asserts that every page landed, that
+bronze holds the good readings, that the bad reading is quarantined with its reason, that
+silver and gold were built behind the generated gates, and that the site has the source's page.
 """
 
 from __future__ import annotations
@@ -101,6 +102,11 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     staging.mkdir(parents=True)
     for model in (FIXTURE / "models").iterdir():
         shutil.copy(model, staging / model.name)
+    marts = dbt_copy / "models" / "marts" / "airquality"
+    marts.mkdir(parents=True)
+    for model in (FIXTURE / "marts").iterdir():
+        shutil.copy(model, marts / model.name)
+    shutil.copy(FIXTURE / "dashboards" / "airquality.yml", dbt_copy / "dashboards")
     monkeypatch.setenv("LAKEHOUSE_CONTRACTS_DIR", str(contracts))
     monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(dbt_copy))
     return tmp_path
@@ -155,6 +161,16 @@ def test_a_contract_and_a_staging_model_make_a_source(api: str, project: Path) -
     ]
     assert gates, "the transform recorded no gate run for the new source"
     assert all(g["status"] == "ok" for g in gates)
+
+    # The dashboard spec alone makes the source's page, from the mart the transform published.
+    site = cli("site", "--skip-dbt-docs")
+    assert site.returncode == 0, site.stdout + site.stderr
+    page = (lake / "site" / "airquality.html").read_text(encoding="utf-8")
+    assert "Daily PM2.5 of 3 stations from published gold" in page
+    for station, name in STATIONS:
+        assert f'<th scope="row">{station}</th>' in page and name in page
+    assert 'data-chart="airquality-chart"' in page
+    assert 'id="airquality-link"' in (lake / "site" / "index.html").read_text(encoding="utf-8")
 
     again = cli("bronze", "airquality")
     assert again.returncode == 0, again.stderr

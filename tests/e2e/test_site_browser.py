@@ -413,13 +413,15 @@ def test_events_page_maps_venues_by_cluster_and_charts_rsvps_per_city(
         site_settings, "select count(*) from dim_venue where venue_lat is not null"
     )
     assert len(clusters) >= 2
-    assert page.locator("#events-map circle.centroid").count() == len(clusters)
-    assert page.locator("#events-map circle.venue").count() == venues[0][0] > 0
+    assert page.locator("#events-map circle.centre").count() == len(clusters)
+    assert page.locator("#events-map circle.point").count() == venues[0][0] > 0
     coloured = page.eval_on_selector_all(
-        "#events-map circle.venue", "cs => new Set(cs.map(c => c.getAttribute('fill'))).size"
+        "#events-map circle.point", "cs => new Set(cs.map(c => c.getAttribute('fill'))).size"
     )
     assert coloured == len(clusters)
-    assert len(page.get_attribute("#land", "d") or "") > 10_000  # Natural Earth's land
+    assert (
+        len(page.get_attribute("#events-map path.land", "d") or "") > 10_000
+    )  # Natural Earth's land
 
     _, hourly = gold.query(
         site_settings,

@@ -140,7 +140,7 @@ def test_site_refresh_flow_publishes_to_the_configured_bucket(
     monkeypatch.setenv("LAKEHOUSE_SITE_BUCKET", BUCKET)
     result = site_refresh(dbt_docs=False)
 
-    assert result["render"]["cities"] == 4
+    assert result["render"]["pages"] == ["index.html"]
     assert result["publish"]["uploaded"] == len(_local(published_gold.lake.site))
     assert _objects(s3) == _local(published_gold.lake.site)
     from lakehouse.contracts import available_sources

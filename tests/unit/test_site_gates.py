@@ -419,3 +419,45 @@ def test_strip_keeps_local_resources() -> None:
     assert strip_external_html(html) == html
     assert strip_external_html('<img src="data:image/png;base64,AAAA">').startswith("<img")
     assert strip_external_css(".a { background: url('../images/x.png'); }").count("url(") == 1
+
+
+def test_a_transform_of_several_sources_shows_each_suite_once(settings: Settings) -> None:
+    """Each source's gate record holds its own bronze suites; the gold gate's one result is
+    recorded for every source and shown once."""
+    lake = settings.lake
+    bronze = {"weather": {"weather__hourly": 96}, "events": {"events__rsvps": 40}}
+    scopes = {"weather": "all rows", "events": "rows ingested after 2025-03-09 06:00:00"}
+    gold = {"agg_weather_daily": 4, "agg_rsvps_by_city": 3}
+    at = T0
+    for layer, rows_of in (("bronze", bronze), ("gold", {s: gold for s in bronze})):
+        for source, rows in rows_of.items():
+            at += timedelta(seconds=1)
+            record_run(
+                lake, "gate", source, finished_at=_iso(at), status="ok", gate=layer,
+                transform_run_id="t-1", scope=scopes[source], rows_validated=rows,
+                evaluated=5 * len(rows), failed_expectations=[],
+            )  # fmt: skip
+    for source in bronze:
+        record_run(lake, "transform", source, finished_at=_iso(at), status="ok",
+                   transform_run_id="t-1")  # fmt: skip
+    record_run(lake, "gate", "weather", finished_at=_iso(T0), status="failed", gate="bronze",
+               transform_run_id="t-0", rows_validated={"weather__hourly": 1})  # fmt: skip
+
+    report = collect_quality(lake)
+
+    by_layer = {g.layer: g for g in report.gates}
+    assert [s.suite for s in by_layer["bronze"].suites] == [
+        "bronze.weather__hourly",
+        "bronze.events__rsvps",
+    ]
+    assert by_layer["bronze"].rows_validated == 136 and by_layer["bronze"].evaluated == 10
+    assert [s.suite for s in by_layer["gold"].suites] == [
+        "gold.agg_weather_daily",
+        "gold.agg_rsvps_by_city",
+    ]
+    assert by_layer["gold"].evaluated == 10  # once, not once per source
+    assert by_layer["bronze"].scope == (
+        "events: rows ingested after 2025-03-09 06:00:00; weather: all rows"
+    )
+    assert by_layer["silver"].status is None and report.status == "ok"
+    assert collect_quality(lake, ["events"]).suites[0].suite == "bronze.events__rsvps"

@@ -86,6 +86,17 @@ def tables_of(html: str) -> dict[str, list[list[str]]]:
     return parser.tables
 
 
+def chart_data(html: str, chart: str) -> dict:
+    """The data a page embeds for the chart drawn into element ``chart``."""
+    match = re.search(
+        rf'<script type="application/json" id="{chart}-data" data-chart="{chart}">(.*?)</script>',
+        html,
+        re.S,
+    )
+    assert match, f"data of chart {chart} missing"
+    return json.loads(match.group(1))
+
+
 @pytest.fixture
 def gold(tmp_path: Path):
     return duckdb_query(make_gold(tmp_path / "gold.duckdb"))
@@ -119,23 +130,21 @@ def test_table_shows_every_city_with_gold_numbers(settings: Settings, gold) -> N
         )
     assert tables_of(html)["city-summary"] == expected
     assert [r[0] for r in expected] == list(CITIES)
-    assert build.cities == 4
+    assert build.pages == ["index.html"]
 
 
 def test_chart_has_one_series_per_city_over_the_whole_history(settings: Settings, gold) -> None:
     build_site(settings, query=gold, dbt_docs=False)
     html = (settings.lake.site / "index.html").read_text(encoding="utf-8")
-    match = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html, re.S)
-    assert match, "chart data missing"
-    series = json.loads(match.group(1))["series"]
+    series = chart_data(html, "temperature-chart")["series"]
 
-    assert [s["city"] for s in series] == list(CITIES)
+    assert [s["name"] for s in series] == list(CITIES)
     _, days = gold("select city, count(*), min(local_date) from agg_weather_daily group by city")
     for s in series:
-        count, first = next((c, f) for city, c, f in days if city == s["city"])
-        assert len(s["dates"]) == len(s["avg_temperature_c"]) == count
-        assert s["dates"][0] == first.isoformat()
-        assert s["dates"] == sorted(s["dates"])
+        count, first = next((c, f) for city, c, f in days if city == s["name"])
+        assert len(s["x"]) == len(s["y"]) == count
+        assert s["x"][0] == first.isoformat()
+        assert s["x"] == sorted(s["x"])
 
 
 def test_assets_are_served_by_the_site_itself(settings: Settings, gold) -> None:
@@ -260,10 +269,15 @@ def test_empty_gold_renders_a_page_that_says_so(settings: Settings, tmp_path: Pa
         for table in ("agg_weather_city_summary", "agg_weather_daily", "fct_weather_hourly"):
             con.execute(f"delete from {table}")
     content = collect_content(duckdb_query(path), settings.lake)
-    assert content.city_summary == [] and content.series == [] and content.data_through is None
+    weather = content.home
+    assert weather is not None and weather.spec.name == "weather"
+    assert weather.data["city_summary"] == [] and weather.data["daily"] == []
 
     build_site(settings, query=duckdb_query(path), dbt_docs=False)
-    assert "No cities in published gold yet." in (settings.lake.site / "index.html").read_text()
+    html = (settings.lake.site / "index.html").read_text()
+    assert "No cities in published gold yet." in html
+    assert "Daily weather of 0 cities from published gold." in html and "data through" not in html
+    assert chart_data(html, "temperature-chart")["series"] == []
 
 
 def test_server_serves_the_site_with_content_types(settings: Settings, gold) -> None:
@@ -332,19 +346,12 @@ def test_fares_page_splits_routes_and_draws_the_booking_curve(
     assert tables["fares-international"] == [
         ["SFO-LHR", "2025-04-04", "2025-04-11", "702.15", "BA", "5", "2025-03-05"]
     ]
-    match = re.search(
-        r'<script type="application/json" id="fares-chart-data">(.*?)</script>', html, re.S
-    )
-    assert match, "fares chart data missing"
-    series = json.loads(match.group(1))["series"]
+    series = chart_data(html, "fares-chart")["series"]
     assert series == [
-        {"route": "SFO-JFK", "days_before_departure": [8, 7], "cheapest_total_usd": [150.0, 189.4]},
-        {
-            "route": "SFO-LHR",
-            "days_before_departure": [30, 7],
-            "cheapest_total_usd": [702.15, 811.0],
-        },
+        {"name": "SFO-JFK", "x": [8, 7], "y": [150.0, 189.4]},
+        {"name": "SFO-LHR", "x": [30, 7], "y": [702.15, 811.0]},
     ]
+    assert "searched through <strong>2025-03-05</strong> (UTC)" in html
     assert "https://" not in html and "http://" not in html
 
 
