@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -39,15 +38,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lakehouse.kafka import KafkaBrokerError
-from lakehouse.kafka.broker import _CHILDREN, _cmdline, _free_port, _pid_alive, _tail
-from lakehouse.kafka.broker import LocalBroker as _Broker
 from lakehouse.kafka.jars import KafkaJarsError, classpath, require_connect_jars
+from lakehouse.local_process import (
+    CHILDREN,
+    HOST,
+    StateFile,
+    cmdline,
+    folder_lock,
+    free_port,
+    pid_alive,
+    port_is_free,
+    tail,
+    terminate,
+)
 from lakehouse.log import get_logger, log_event
 from lakehouse.settings import Settings
 
 _log = get_logger("kafka.connect")
 
-HOST = "127.0.0.1"
 MAIN = "org.apache.kafka.connect.cli.ConnectStandalone"
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
@@ -140,9 +148,7 @@ class ConnectWorker:
         self.offsets_file = self.directory / "offsets.dat"
         self.log4j_file = self.directory / "log4j2.properties"
         self.log_dir = self.directory / "log"
-        # Reuses the broker's state file and lock handling: same folder conventions.
-        self._state = _Broker(settings, directory=self.directory)
-        self._state.state_file = self.state_file
+        self._state = StateFile(self.state_file)
 
     def secret_ref(self, key: str) -> str:
         """How a connector property names a secret kept in ``secrets.properties``."""
@@ -151,9 +157,9 @@ class ConnectWorker:
     # ---------------------------------------------------------------- state
 
     def _is_ours(self, pid: int) -> bool:
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return False
-        args = _cmdline(pid)
+        args = cmdline(pid)
         if args is None:
             return True
         return MAIN in args and str(self.worker_file) in args
@@ -166,7 +172,7 @@ class ConnectWorker:
             return None
 
     def status(self) -> ConnectStatus:
-        state = self._state._read_state()
+        state = self._state.read()
         pid, port = state.get("pid"), state.get("rest_port")
         running = isinstance(pid, int) and self._is_ours(pid)
         connector = task = trace = None
@@ -262,7 +268,7 @@ class ConnectWorker:
                 cwd=self.directory,
                 start_new_session=True,  # outlives the CLI that started it
             )
-        _CHILDREN[proc.pid] = proc
+        CHILDREN[proc.pid] = proc
         return proc
 
     def start(
@@ -278,35 +284,35 @@ class ConnectWorker:
         Returns once the connector and its task run. A worker whose connector failed is
         stopped and started again (the connector's own reason is raised if it fails again).
         """
-        with self._state._lock():
+        with folder_lock(self.directory):
             current = self.status()
             if current.capturing:
                 return current
             if current.running and current.pid:
-                self._state._terminate(current.pid, timeout=STOP_TIMEOUT_S)
+                self._terminate(current.pid, timeout=STOP_TIMEOUT_S)
             try:
                 jars, plugin_dir = require_connect_jars()
             except KafkaJarsError as exc:
                 raise ConnectError(str(exc)) from None
-            port = self._state._read_state().get("rest_port")
-            if not isinstance(port, int) or not _port_free(port):
-                port = _free_port()
+            port = self._state.read().get("rest_port")
+            if not isinstance(port, int) or not port_is_free(port):
+                port = free_port()
             self._write_files(bootstrap, port, connector, secrets or {}, plugin_dir)
             started = time.monotonic()
             proc = self._launch(jars)
-            self._state._write_state(
+            self._state.update(
                 pid=proc.pid, rest_port=port, started_at=datetime.now(UTC).isoformat()
             )
             why = self._wait_running(proc, started + timeout)
             seconds = round(time.monotonic() - started, 1)
             if why is not None:
-                self._state._terminate(proc.pid, timeout=10.0)
-                self._state._write_state(pid=None)
+                self._terminate(proc.pid, timeout=10.0)
+                self._state.update(pid=None)
                 raise ConnectError(
                     f"Kafka Connect with connector {self.name!r} did not start ({why}); "
-                    f"see {self.log_dir / 'connect.log'}:\n{_tail(self.log_dir / 'connect.log', 8)}"
+                    f"see {self.log_dir / 'connect.log'}:\n{tail(self.log_dir / 'connect.log', 8)}"
                 )
-            self._state._write_state(start_seconds=seconds)
+            self._state.update(start_seconds=seconds)
             log_event(
                 _log,
                 "connect.started",
@@ -321,7 +327,7 @@ class ConnectWorker:
     def _wait_running(self, proc: subprocess.Popen, deadline: float) -> str | None:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                _CHILDREN.pop(proc.pid, None)
+                CHILDREN.pop(proc.pid, None)
                 return f"exited with code {proc.returncode}"
             now = self.status()
             if now.capturing:
@@ -333,14 +339,18 @@ class ConnectWorker:
 
     def stop(self, *, timeout: float = STOP_TIMEOUT_S) -> bool:
         """Stop the worker if it runs (offsets and configuration stay); True when it ran."""
-        with self._state._lock():
+        with folder_lock(self.directory):
             current = self.status()
             if not current.running or current.pid is None:
                 return False
-            self._state._terminate(current.pid, timeout=timeout)
-            self._state._write_state(pid=None, stopped_at=datetime.now(UTC).isoformat())
+            self._terminate(current.pid, timeout=timeout)
+            self._state.update(pid=None, stopped_at=datetime.now(UTC).isoformat())
             log_event(_log, "connect.stopped", connector=self.name, pid=current.pid)
             return True
+
+    def _terminate(self, pid: int, *, timeout: float) -> None:
+        if terminate(pid, timeout=timeout):
+            log_event(_log, "connect.killed", connector=self.name, pid=pid, after_s=timeout)
 
     def forget_offsets(self) -> bool:
         """Delete the connector's offsets (the worker must be stopped): the next start snapshots
@@ -359,13 +369,3 @@ class ConnectWorker:
             return self.offsets_file.stat().st_size > 0
         except OSError:
             return False
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-        return True
