@@ -89,16 +89,20 @@ def _poll(run: Run) -> None:
 def _caught_up(run: Run, timeout: float = 120.0, past: tuple | None = None) -> tuple:
     """Wait until the capture's topics stop growing (Debezium sends within about a second),
     past the end offsets ``past`` when given; returns the end offsets."""
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": run.bootstrap, "group.id": "fleet-capture-probe"})
+
+    def end(topic: str) -> int:
+        try:
+            return consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
+        except KafkaException:  # Connect creates a topic with the table's first change
+            return 0
+
     try:
         last, stable, deadline = None, 0, time.monotonic() + timeout
         while time.monotonic() < deadline:
-            ends = tuple(
-                consumer.get_watermark_offsets(TopicPartition(t, 0), timeout=10)[1]
-                for t in run.cdc_contract.topic_landings
-            )
+            ends = tuple(end(t) for t in run.cdc_contract.topic_landings)
             stable = stable + 1 if ends == last else 0
             last = ends
             if stable >= 6 and all(ends) and (past is None or sum(ends) > sum(past)):
