@@ -3,6 +3,10 @@
 #
 #   docker build -t lakehouse:dev .        # or: podman build / buildah bud
 #   docker run --rm lakehouse:dev lakehouse --help
+#   scripts/build-image.sh [--local-base]  # buildah, no daemon; builds and smoke-tests (make image)
+#
+# PYTHON_IMAGE is the base: any Debian bookworm image with Python 3.11 on PATH as python and
+# pip (build-image.sh --local-base makes one from Debian packages where no registry is reachable).
 #
 # One image for both roles: the worker's task runs `prefect worker start --pool lakehouse-ecs`,
 # and the flow runs it launches run `prefect flow-run execute` in the same image, so the code
@@ -25,6 +29,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GX_ANALYTICS_ENABLED=false \
     PREFECT_SERVER_ANALYTICS_ENABLED=false \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false \
+    UV_NO_CACHE=1 \
     PATH=/app/.venv/bin:$PATH
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -38,24 +43,25 @@ RUN apt-get update \
 
 RUN pip install --no-cache-dir "uv==${UV_VERSION}"
 
+# The non-root user owns what it installs (no recursive chown layer copying the venv), and
+# uv keeps no download cache in the image (UV_NO_CACHE): both would double its size.
+RUN useradd --create-home --uid 10001 lakehouse \
+    && install -d -o lakehouse /app /opt/lakehouse-cache
 WORKDIR /app
+USER 10001
 
 # Dependencies first (their layer is reused while only the code changes), exactly uv.lock's.
-COPY pyproject.toml uv.lock README.md ./
+COPY --chown=10001 pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
-COPY lakehouse ./lakehouse
-COPY spark ./spark
-COPY flows ./flows
-COPY expectations ./expectations
-COPY dbt_project ./dbt_project
-COPY prefect.yaml ./
+COPY --chown=10001 lakehouse ./lakehouse
+COPY --chown=10001 spark ./spark
+COPY --chown=10001 flows ./flows
+COPY --chown=10001 expectations ./expectations
+COPY --chown=10001 dbt_project ./dbt_project
+COPY --chown=10001 prefect.yaml ./
 RUN uv sync --frozen --no-dev \
     && python -m spark.jars \
     && lakehouse --help > /dev/null
-
-RUN useradd --create-home --uid 10001 lakehouse \
-    && chown -R lakehouse /app /opt/lakehouse-cache
-USER 10001
 
 CMD ["lakehouse", "--help"]

@@ -51,12 +51,19 @@ test-fast: dev ## Run the tests that need no Spark, servers or browser
 	$(UV) run --frozen pytest -m "not slow"
 
 .PHONY: lint
-lint: setup-lint ## Lint Python, check the lock file, the Dockerfile, Terraform formatting and checkov
+lint: setup-lint ## Lint Python, check the lock file, the Dockerfile; Terraform: formatting, provider schema, checkov
 	$(UV) lock --check
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen hadolint Dockerfile
 	bash scripts/lint-terraform.sh
+
+# Off the demo path and out of `make test` (a cold build takes minutes): the image of the ECS
+# worker and flow runs, built with buildah and smoke-tested. LOCAL_BASE=1 builds the base from
+# Debian packages where no container registry is reachable.
+.PHONY: image
+image: ## Build the project's image with buildah and smoke-test it (LOCAL_BASE=1: base from Debian packages)
+	bash scripts/build-image.sh $(if $(LOCAL_BASE),--local-base)
 
 .PHONY: bench
 bench: setup-demo ## Benchmark cost against data size, with a DuckDB baseline (see docs/benchmarks.md)

@@ -15,8 +15,8 @@ EMR Serverless's ``sparkSubmitParameters`` and the standalone cluster of the tes
 the master and in where the Delta jars are (EMR ships them under ``/usr/share/aws/delta/lib``).
 
 The virtualenv holds native wheels for the platform it is built on; for EMR it must be built on
-the EMR release's OS (Amazon Linux 2023, x86_64 or arm64 as the application), for example in the
-project's image (``Dockerfile``) running on that platform.
+the EMR release's OS (Amazon Linux 2023, x86_64 or arm64 as the application). The project's
+image (``Dockerfile``) is Debian, so it is not that place.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lakehouse.settings import Settings
 
 #: Packages of the code archive.
 CODE_PACKAGES = ("lakehouse", "spark", "expectations")
@@ -219,6 +223,17 @@ def submit_args(
     for key, value in settings.items():
         args += ["--conf", f"{key}={value}"]
     return [*args, entry_point, *job_args]
+
+
+def job_args(settings: Settings, source: str) -> list[str]:
+    """The job's own arguments for the lake of ``settings``: the source, the lake root when it
+    is an object store URI (``_state`` and any layer without a bucket live under it) and one
+    ``--layer-root`` per layer bucket of the aws profile (``Settings.layer_roots``)."""
+    args = ["--source", source]
+    if not isinstance(settings.lake_root, Path):
+        args += ["--lake-root", settings.lake_root]
+    args += [f"--layer-root={layer}={uri}" for layer, uri in sorted(settings.layer_roots.items())]
+    return args
 
 
 def spark_submit() -> str:

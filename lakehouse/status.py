@@ -15,6 +15,7 @@ from lakehouse.contracts import available_sources, load_contract
 from lakehouse.lake import Lake
 from lakehouse.landing import iter_objects, read_object
 from lakehouse.runs import list_runs
+from lakehouse.settings import Settings
 
 # (layer shown to the user, step whose run records describe it), in pipeline order.
 LAYER_STEPS: tuple[tuple[str, str], ...] = (
@@ -182,16 +183,17 @@ COMPLETENESS_MART = "agg_series_completeness"
 MAX_GAPS_NAMED = 3
 
 
-def series_gaps(lake: Lake) -> dict[str, dict[str, Any]]:
+def series_gaps(settings: Settings) -> dict[str, dict[str, Any]]:
     """Per source, its series with gaps in the published gold (empty: none, or no gold).
+
+    Reads gold through the settings themselves (not ones rebuilt from the lake root), so a lake
+    with a bucket per layer, the aws profile's catalog and the work folder are the run's own.
 
     Each value: ``series`` (series with gaps), ``total`` (series), ``missing`` (steps missing
     in all), ``published_at`` and ``gaps`` (the largest per series: key, missing, from, to).
     """
     from lakehouse import gold
-    from lakehouse.settings import Settings
 
-    settings = Settings(lake_root=lake.root, _env_file=None)
     try:
         pointer = gold.published_pointer(settings)
         if not pointer or COMPLETENESS_MART not in (pointer.get("marts") or {}):
@@ -250,12 +252,13 @@ def describe_gaps(item: dict[str, Any]) -> str:
     )
 
 
-def collect_status(lake: Lake, sources: list[str] | None = None) -> list[LayerStatus]:
+def collect_status(settings: Settings, sources: list[str] | None = None) -> list[LayerStatus]:
     """One :class:`LayerStatus` per source and layer, from the run records and landing zone,
     plus a ``completeness`` warning line for a source whose published series have gaps."""
     lines: list[LayerStatus] = []
     now = datetime.now(UTC)
-    gaps = series_gaps(lake)
+    lake = settings.lake
+    gaps = series_gaps(settings)
     for source in sources or available_sources():
         freshness = source_freshness(lake, source, now)
         for layer, step in LAYER_STEPS:

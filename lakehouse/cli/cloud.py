@@ -106,7 +106,7 @@ def package(
     import json
 
     from lakehouse.contracts import available_sources
-    from lakehouse.package import PackageError, build_package, submit_args
+    from lakehouse.package import PackageError, build_package, job_args, submit_args
     from lakehouse.settings import get_settings
 
     source = source or next(iter(available_sources()), None)
@@ -121,13 +121,11 @@ def package(
     for path in built.files():
         typer.echo(f"built {path} ({path.stat().st_size} bytes)", err=True)
     base = (artifacts_uri or str(out.resolve())).rstrip("/")
-    settings = get_settings()
-    layers = [f"--layer-root={k}=s3://{v}" for k, v in sorted(settings.layer_roots.items())]
     args = submit_args(
         f"{base}/{built.code.name}",
         f"{base}/{built.entry_point.name}",
         f"{base}/{built.environment.name}" if built.environment else None,
-        job_args=["--source", source, *[a for a in layers if "=s3://" in a]],
+        job_args=job_args(get_settings(), source),
     )
     entry = args.index(f"{base}/{built.entry_point.name}")
     driver = {

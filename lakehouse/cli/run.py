@@ -9,7 +9,7 @@ import typer
 
 from lakehouse.cli._console import quiet_console
 from lakehouse.cli.status import Format, show_status
-from lakehouse.settings import get_settings
+from lakehouse.settings import Settings, get_settings
 from lakehouse.summary import print_summary
 
 EPILOG = (
@@ -27,12 +27,18 @@ def _step_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def where_to_look(lake_root: Any, results: dict[str, Any]) -> dict[str, str]:
-    """Footer lines of the run summary: where a person finds each result."""
+def where_to_look(settings: Settings, results: dict[str, Any]) -> dict[str, str]:
+    """Footer lines of the run summary: where a person finds each result.
+
+    The site is built in the lake's work folder (``Lake.site``: the lake root locally, a local
+    folder when the layers are buckets), so its path never comes from the lake root; when the
+    run published it, the site bucket is named too.
+    """
     site = results.get("site", {}).get("result") or {}
     render = site.get("render", {}) if isinstance(site, dict) else {}
+    published = site.get("publish", {}) if isinstance(site, dict) else {}
     transform = results.get("transform", {}).get("result") or {}
-    site_dir = render.get("path") or str(lake_root / "site")
+    site_dir = render.get("path") or str(settings.lake.site)
     footer = {
         "site": f"{site_dir}/index.html (or: lakehouse serve)",
         "gold SQL": 'lakehouse sql "select * from agg_weather_city_summary"',
@@ -43,6 +49,8 @@ def where_to_look(lake_root: Any, results: dict[str, Any]) -> dict[str, str]:
     if render.get("dbt_docs"):
         # The site carries the dbt docs under docs/ (lakehouse.site.dbt_docs).
         footer["dbt docs"] = f"{site_dir}/docs/index.html"
+    if published.get("bucket"):
+        footer["published site"] = f"s3://{published['bucket']}/index.html"
     return footer
 
 
@@ -137,7 +145,7 @@ def register(app: typer.Typer) -> None:
             print_summary(
                 "daily-refresh completed",
                 _step_rows(results),
-                footer=where_to_look(settings.lake.root, results),
+                footer=where_to_look(settings, results),
             )
             return
         if isinstance(outcome, StepFailed):

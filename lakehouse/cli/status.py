@@ -29,7 +29,7 @@ def _short_time(value: str | None) -> str:
 def show_status(output: Format = Format.table, lake_root: str | None = None) -> list[dict]:
     """Print the status of every source (also used at the end of ``lakehouse run``)."""
     settings = get_settings(lake_root=lake_root)
-    lines = [line.as_dict() for line in collect_status(settings.lake)]
+    lines = [line.as_dict() for line in collect_status(settings)]
     if output is Format.json:
         typer.echo(json.dumps(lines, indent=2))
         return lines

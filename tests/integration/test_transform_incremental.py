@@ -154,7 +154,7 @@ def test_a_rerun_with_nothing_new_is_a_quick_no_op_that_exits_0(grown, monkeypat
     assert result.exit_code == 0, result.output
     assert "transform skipped: nothing new in bronze" in result.stderr
     assert len(result.output.strip().splitlines()) <= 3, result.output
-    [line] = [x for x in collect_status(settings.lake, ["weather"]) if x.layer == "gold"]
+    [line] = [x for x in collect_status(settings, ["weather"]) if x.layer == "gold"]
     assert line.status == "ok"
 
 
@@ -217,7 +217,7 @@ def test_a_gap_in_history_is_reported_and_never_blocks(grown) -> None:
         assert (missing, gaps, largest) == (72, 1, 72)
         assert expected == present + missing == HOURS + 2 * NEW + 72
         assert (start, end) == ("2025-03-13 00:00:00", "2025-03-15 23:00:00")
-    [line] = [x for x in collect_status(settings.lake, ["weather"]) if x.layer == "completeness"]
+    [line] = [x for x in collect_status(settings, ["weather"]) if x.layer == "completeness"]
     assert line.status == "warning"
     assert line.detail.startswith("4 of 4 series miss 288 steps: ")
     # Not wedged: a full refresh over the same bronze publishes too.

@@ -46,3 +46,40 @@ def test_submit_arguments_are_emr_serverless_ones_with_a_master_for_a_cluster() 
     assert clustered[:2] == ["--master", "spark://h:1"]
     assert "--conf" in clustered and "spark.jars=d.jar" in clustered
     assert not [a for a in clustered if a.startswith("spark.archives")]
+
+
+def test_cloud_package_prints_the_job_driver_for_the_settings_lake(tmp_path: Path) -> None:
+    """The printed job driver names each layer bucket once (``s3://bucket``) and the lake root."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from lakehouse.cli.app import app
+
+    buckets = {"landing": "acme-landing", "bronze": "acme-bronze", "quarantine": "acme-q"}
+    done = CliRunner().invoke(
+        app,
+        ["cloud", "package", "--no-environment", "--out", str(tmp_path / "dist")]
+        + ["--artifacts-uri", "s3://acme-artifacts/bronze/", "--source", "weather"],
+        env={
+            "LAKEHOUSE_PROFILE": "aws",
+            "LAKEHOUSE_LAKE_ROOT": "s3://acme-lake",
+            "LAKEHOUSE_BUCKETS": json.dumps(buckets),
+        },
+    )
+    assert done.exit_code == 0, done.output
+    driver = json.loads(done.stdout[done.stdout.index("{") :])["sparkSubmit"]
+    assert driver["entryPoint"] == "s3://acme-artifacts/bronze/landing_to_bronze.py"
+    assert driver["entryPointArguments"] == [
+        "--source",
+        "weather",
+        "--lake-root",
+        "s3://acme-lake",
+        "--layer-root=bronze=s3://acme-bronze",
+        "--layer-root=landing=s3://acme-landing",
+        "--layer-root=quarantine=s3://acme-q",
+    ]
+    assert (
+        "spark.submit.pyFiles=s3://acme-artifacts/bronze/lakehouse_src.zip"
+        in (driver["sparkSubmitParameters"])
+    )

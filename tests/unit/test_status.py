@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -32,7 +33,7 @@ def _land(settings: Settings, fetched_at: datetime, body: bytes = b'{"hourly": {
 
 
 def test_never_run_lake_says_so(settings: Settings) -> None:
-    lines = collect_status(settings.lake, ["weather"])
+    lines = collect_status(settings, ["weather"])
     assert [line.layer for line in lines] == ["landing", "bronze", "gates", "gold", "site"]
     assert {line.status for line in lines} == {"never run"}
     assert lines[0].freshness_lag == "no data"
@@ -47,7 +48,7 @@ def test_records_and_landing_fill_each_layer(settings: Settings) -> None:
     record_run(
         settings.lake, "gate", "weather", status="failed", gates={"bronze": True, "silver": False}
     )
-    lines = {line.layer: line for line in collect_status(settings.lake, ["weather"])}
+    lines = {line.layer: line for line in collect_status(settings, ["weather"])}
     assert lines["landing"].rows == 8
     assert lines["landing"].freshness_lag.startswith("5m")
     assert lines["bronze"].rows == 384
@@ -92,11 +93,11 @@ def test_gates_line_covers_every_gate_of_the_last_transform(settings: Settings) 
     lake = settings.lake
     record_run(lake, "gate", "weather", status="ok", gate="bronze", transform_run_id="t1")
     record_run(lake, "gate", "weather", status="failed", gate="silver", transform_run_id="t1")
-    [gates] = [line for line in collect_status(lake, ["weather"]) if line.layer == "gates"]
+    [gates] = [line for line in collect_status(settings, ["weather"]) if line.layer == "gates"]
     assert gates.gate == "failed: silver"
     for layer in ("bronze", "silver", "gold"):
         record_run(lake, "gate", "weather", status="ok", gate=layer, transform_run_id="t2")
-    [gates] = [line for line in collect_status(lake, ["weather"]) if line.layer == "gates"]
+    [gates] = [line for line in collect_status(settings, ["weather"]) if line.layer == "gates"]
     assert gates.gate == "passed"
     assert gates.status == "ok"
 
@@ -130,8 +131,7 @@ def _publish_completeness(settings: Settings, rows: list[tuple]) -> None:
 
 
 def test_gaps_in_published_series_are_a_warning_line_per_source(settings: Settings) -> None:
-    lake = settings.lake
-    assert "completeness" not in {x.layer for x in collect_status(lake, ["weather"])}
+    assert "completeness" not in {x.layer for x in collect_status(settings, ["weather"])}
     _publish_completeness(
         settings,
         [
@@ -139,7 +139,7 @@ def test_gaps_in_published_series_are_a_warning_line_per_source(settings: Settin
             ("weather", "walnut_creek", 361, 361, 0, 0, None, None, None),
         ],
     )
-    [line] = [x for x in collect_status(lake, ["weather"]) if x.layer == "completeness"]
+    [line] = [x for x in collect_status(settings, ["weather"]) if x.layer == "completeness"]
     assert line.status == "warning" and line.rows == 72
     assert line.detail == (
         "1 of 2 series miss 72 steps: san_diego 72 (largest 2025-03-12 00:00..2025-03-14 23:00)"
@@ -151,4 +151,40 @@ def test_gaps_in_published_series_are_a_warning_line_per_source(settings: Settin
 
 def test_gap_free_series_add_no_line(settings: Settings) -> None:
     _publish_completeness(settings, [("weather", "san_diego", 361, 361, 0, 0, None, None, None)])
-    assert "completeness" not in {x.layer for x in collect_status(settings.lake, ["weather"])}
+    assert "completeness" not in {x.layer for x in collect_status(settings, ["weather"])}
+
+
+def test_status_reads_the_gold_of_a_lake_with_a_bucket_per_layer(
+    aws_env: str, tmp_path: Path
+) -> None:
+    """Status reads gold through the run's own settings: with a bucket per layer (the aws
+    profile) the published pointer is in the work folder, which settings rebuilt from the lake
+    root alone would miss."""
+    import uuid
+
+    import boto3
+
+    suffix = uuid.uuid4().hex[:8]
+    buckets = {layer: f"status-{layer}-{suffix}" for layer in ("landing", "bronze", "gold")}
+    s3 = boto3.client("s3")
+    for bucket in buckets.values():
+        s3.create_bucket(Bucket=bucket)
+    settings = Settings(
+        profile="aws",
+        env=f"t{suffix}",
+        lake_root=tmp_path / "lake",
+        work_dir=tmp_path / "work",
+        buckets=buckets,
+        aws_region="us-east-1",
+        _env_file=None,
+    )
+    assert not settings.lake.is_local
+    _publish_completeness(
+        settings,
+        [("weather", "san_diego", 361, 289, 72, 1, "2025-03-12 00:00", "2025-03-14 23:00", 72)],
+    )
+    record_run(settings.lake, "bronze", "weather", status="ok", rows_written=384)
+    lines = {x.layer: x for x in collect_status(settings, ["weather"])}
+    assert lines["bronze"].rows == 384
+    assert lines["completeness"].rows == 72
+    assert lines["completeness"].detail.startswith("1 of 1 series miss 72 steps")

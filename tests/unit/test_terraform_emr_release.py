@@ -1,8 +1,8 @@
 """The EMR release that Terraform provisions runs the Spark and Delta that pyproject.toml pins.
 
-The label is read from the Terraform files (the compute module's default and any override in an
-env root), mapped through terraform/modules/compute/emr_releases.json (cited from the EMR
-release notes) and compared with the pyspark and delta-spark pins.
+The label is read from the Terraform files (the compute module's default and any override in the
+lakehouse module or an env root), mapped through terraform/modules/compute/emr_releases.json
+(cited from the EMR release notes) and compared with the pyspark and delta-spark pins.
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ def release_labels(terraform: Path) -> dict[str, str]:
             "release_label"
         ]["default"]
     }
-    for root in sorted((terraform / "envs").iterdir()):
+    roots = [terraform / "modules" / "lakehouse", *sorted((terraform / "envs").iterdir())]
+    for root in roots:
         for call, body in tfdocs.load_dir(root).modules.items():
-            if body["source"].rstrip("/").endswith("modules/compute") and "release_label" in body:
-                labels[f"envs/{root.name} module {call}"] = body["release_label"]
+            source = (root / body["source"]).resolve()
+            if source == (terraform / "modules" / "compute").resolve() and "release_label" in body:
+                labels[f"{root.parent.name}/{root.name} module {call}"] = body["release_label"]
     return labels
 
 

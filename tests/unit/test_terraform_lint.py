@@ -1,7 +1,10 @@
-"""`terraform fmt -check` and checkov over terraform/, as `make lint` runs them, enforced in CI.
+"""`terraform fmt -check`, the provider schema check and checkov over terraform/, as `make lint`
+runs them, enforced in CI.
 
-Both tools come from scripts/setup.d (30-terraform.sh, 40-checkov.sh); where setup has not run
-the tests skip, except under CI, where a missing tool is a failure.
+terraform and checkov come from scripts/setup.d (30-terraform.sh, 40-checkov.sh); where setup
+has not run the tests skip, except under CI, where a missing tool is a failure. The schema check
+is the team's shared tool beside the checkout (../shared/tools/tfschema, or TFSCHEMA_CHECK),
+not part of this repository: where it is absent its test skips and says so.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
 BIN = Path(os.environ.get("LAKEHOUSE_CACHE_DIR", Path.home() / ".cache" / "lakehouse")) / "bin"
+TFSCHEMA = Path(
+    os.environ.get("TFSCHEMA_CHECK", ROOT.parent / "shared" / "tools" / "tfschema" / "check.py")
+)
 
 
 def tool(name: str) -> str:
@@ -52,6 +59,40 @@ def test_fmt_check_catches_bad_formatting(tmp_path: Path) -> None:
     done = fmt_check(tool("terraform"), tmp_path)
     assert done.returncode != 0
     assert "main.tf" in done.stdout
+
+
+def schema_check(folder: Path) -> subprocess.CompletedProcess:
+    if not TFSCHEMA.is_file():
+        pytest.skip(
+            f"the provider schema check is not beside this checkout ({TFSCHEMA.name} absent)"
+        )
+    return subprocess.run(
+        [sys.executable, str(TFSCHEMA), str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_provider_schema_check_finds_nothing() -> None:
+    done = schema_check(TERRAFORM)
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert re.search(r"\b0 findings\b", last), last
+    # Every module was read, not an empty tree.
+    blocks = int(re.match(r"(\d+) resources/data blocks", last).group(1))
+    assert blocks > 100, last
+
+
+def test_provider_schema_check_catches_an_unknown_argument(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_s3_bucket" "b" {\n  bucket      = "x"\n  no_such_arg = 1\n}\n',
+        encoding="utf-8",
+    )
+    done = schema_check(tmp_path)
+    assert done.returncode == 1
+    assert "no_such_arg" in done.stdout
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from lakehouse.cloud import AWS_FIELDS
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
 MODULES = (
+    "lakehouse",
     "network",
     "storage",
     "catalog",
@@ -30,9 +31,10 @@ MODULES = (
 )
 ENVS = ("dev", "prod")
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
-# Root files that must be word for word the same in every env: envs differ by tfvars only.
-SHARED_ENV_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
-# Variables an operator passes at apply time rather than in the committed tfvars.
+# The composition root module every env calls once; the envs hold only what differs.
+STACK = TERRAFORM / "modules" / "lakehouse"
+ENV_FILES = (*MODULE_FILES, "backend.hcl.example")
+# Variables an operator must pass at apply time (the others have defaults in the module).
 OPERATOR_VARIABLES = {"prefect_api_url"}
 # Resource types the AWS provider gives no tags argument.
 UNTAGGABLE = {
@@ -151,6 +153,59 @@ def dangling_module_outputs(root_dir: Path) -> list[str]:
     return problems
 
 
+def thin_env_root(env_dir: Path, stack_dir: Path) -> list[str]:
+    """An env root that is more than a backend, a provider, one call of the stack and pass-throughs.
+
+    Its variables must be the stack's own (same name, type and description, no default of their
+    own: the stack owns defaults), each passed on under its name; its outputs must be exactly the
+    stack's outputs re-exported under the same names, so readers of ``terraform output`` (such as
+    `lakehouse cloud settings`) see one set of names whatever the env.
+    """
+    where = _rel(env_dir)
+    problems = []
+    stack = tfdocs.load_dir(stack_dir)
+    tf = tfdocs.load_dir(env_dir)
+    for path in sorted(env_dir.glob("*.tf")):
+        extra = sorted(
+            set(tfdocs.load_file(path))
+            - {"terraform", "provider", "module", "variable", "output", "__comments__"}
+        )
+        problems += [f"{where}: {path.name} declares {kind} blocks" for kind in extra]
+    providers = [name for block in tf.providers for name in block]
+    if providers != ["aws"]:
+        problems.append(f"{where}: configures providers {providers}, not one aws provider")
+    backends = [b for block in tf.terraform for b in block.get("backend", [])]
+    if [name for b in backends for name in b] != ["s3"]:
+        problems.append(f"{where}: has no s3 backend")
+    if list(tf.modules) != ["lakehouse"]:
+        return problems + [f"{where}: calls {sorted(tf.modules)}, not only module lakehouse"]
+    call = tf.modules["lakehouse"]
+    if (env_dir / call["source"]).resolve() != stack_dir.resolve():
+        problems.append(f"{where}: module lakehouse has source {call['source']}")
+    if call.get("env") != env_dir.name:
+        problems.append(f"{where}: passes env = {call.get('env')!r}, not its folder name")
+    for name, body in sorted(tf.variables.items()):
+        declared = stack.variables.get(name)
+        if declared is None:
+            problems.append(f"{where}: variable {name} is not an input of the stack")
+            continue
+        for attr in ("type", "description"):
+            if body.get(attr) != declared.get(attr):
+                problems.append(f"{where}: variable {name} has another {attr} than the stack's")
+        if body.get("default") is not None:
+            problems.append(f"{where}: variable {name} has a default of its own")
+        if call.get(name) != f"${{var.{name}}}":
+            problems.append(f"{where}: variable {name} is not passed to the stack as is")
+    for name in sorted(set(stack.outputs) - set(tf.outputs)):
+        problems.append(f"{where}: does not re-export output {name}")
+    for name, body in sorted(tf.outputs.items()):
+        if body.get("value") != f"${{module.lakehouse.{name}}}":
+            problems.append(f"{where}: output {name} is not module.lakehouse.{name}")
+        elif body.get("description") != stack.outputs[name].get("description"):
+            problems.append(f"{where}: output {name} has another description than the stack's")
+    return problems
+
+
 def untagged_resources(tf_dir: Path) -> list[str]:
     """Taggable resources that set no tags."""
     tf = tfdocs.load_dir(tf_dir)
@@ -255,9 +310,8 @@ def test_every_module_has_its_files() -> None:
     )
     problems = [p for m in MODULES for p in missing_files(TERRAFORM / "modules" / m)]
     for env in ENVS:
-        for name in (*SHARED_ENV_FILES, "README.md", "terraform.tfvars"):
-            if not (TERRAFORM / "envs" / env / name).is_file():
-                problems.append(f"envs/{env}: no {name}")
+        files = sorted(p.name for p in (TERRAFORM / "envs" / env).iterdir() if p.is_file())
+        assert files == sorted(ENV_FILES), f"envs/{env} holds {files}"
     assert problems == []
 
 
@@ -277,45 +331,53 @@ def test_rule_holds_everywhere(rule) -> None:
 
 
 def test_module_calls_pass_declared_and_required_inputs() -> None:
-    roots = [TERRAFORM / "envs" / e for e in ENVS] + [TERRAFORM / "bootstrap"]
+    roots = [TERRAFORM / "envs" / e for e in ENVS] + [STACK, TERRAFORM / "bootstrap"]
     assert [p for r in roots for p in bad_module_calls(r)] == []
-    # Every module but the state bootstrap's is used by an env (by its source folder: a module
+    # Every module but the state bootstrap's is used by the stack (by its source folder: a module
     # such as source_database is called once per source that needs it).
-    calls = tfdocs.load_dir(TERRAFORM / "envs" / "dev").modules.values()
+    calls = tfdocs.load_dir(STACK).modules.values()
     used = {str(call.get("source", "")).rstrip("/").rsplit("/", 1)[-1] for call in calls}
-    assert used == set(MODULES) - {"state"}
+    assert used == set(MODULES) - {"state", "lakehouse"}
 
 
 def test_every_module_output_a_root_reads_exists() -> None:
-    roots = [TERRAFORM / "envs" / e for e in ENVS] + [TERRAFORM / "bootstrap"]
+    roots = [TERRAFORM / "envs" / e for e in ENVS] + [STACK, TERRAFORM / "bootstrap"]
     assert [p for r in roots for p in dangling_module_outputs(r)] == []
 
 
-def test_env_roots_differ_only_by_tfvars() -> None:
-    for name in SHARED_ENV_FILES:
-        texts = {e: (TERRAFORM / "envs" / e / name).read_text(encoding="utf-8") for e in ENVS}
-        assert texts["dev"] == texts["prod"], f"envs/*/{name} differ"
+@pytest.mark.parametrize("env", ENVS)
+def test_env_root_is_thin(env: str) -> None:
+    assert thin_env_root(TERRAFORM / "envs" / env, STACK) == []
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_tfvars_set_every_required_variable(env: str) -> None:
+def test_env_sets_what_differs_and_operators_pass_the_rest(env: str) -> None:
     root = TERRAFORM / "envs" / env
-    declared = tfdocs.load_dir(root).variables
-    tfvars = tfdocs.load_file(root / "terraform.tfvars")
-    tfvars.pop("__comments__", None)
-    assert sorted(set(tfvars) - set(declared)) == []
-    required = {n for n, v in declared.items() if "default" not in v} - OPERATOR_VARIABLES
-    assert sorted(required - set(tfvars)) == []
-    assert tfvars["env"] == env
-    # dev is destroyed without leftovers; prod refuses to delete data.
-    assert tfvars["force_destroy"] is (env == "dev")
+    required = {n for n, v in tfdocs.load_dir(STACK).variables.items() if "default" not in v}
+    assert required == OPERATOR_VARIABLES | {"env"}
+    env_required = {n for n, v in tfdocs.load_dir(root).variables.items() if "default" not in v}
+    assert env_required == OPERATOR_VARIABLES
+    call = tfdocs.load_dir(root).modules["lakehouse"]
+    # dev is destroyed without leftovers; prod refuses to delete data (the stack's default).
+    assert call["force_destroy"] is (env == "dev")
+    assert tfdocs.load_dir(STACK).variables["force_destroy"]["default"] is False
+
+
+def test_envs_differ_only_in_their_values() -> None:
+    """Same files, variables, outputs and module inputs: only the values given differ."""
+    dev, prod = (tfdocs.load_dir(TERRAFORM / "envs" / e) for e in ENVS)
+    assert dev.variables == prod.variables
+    assert dev.outputs == prod.outputs
+    assert dev.terraform == prod.terraform
+    assert set(dev.modules["lakehouse"]) - {"__comments__"} == set(prod.modules["lakehouse"]) - {
+        "__comments__"
+    }
 
 
 def test_lakehouse_settings_output_is_the_settings_fields() -> None:
-    for env in ENVS:
-        output = tfdocs.load_dir(TERRAFORM / "envs" / env).outputs["lakehouse_settings"]
-        keys = {k for k in output["value"] if not k.startswith("__")}
-        assert keys == set(AWS_FIELDS)
+    output = tfdocs.load_dir(STACK).outputs["lakehouse_settings"]
+    keys = {k for k in output["value"] if not k.startswith("__")}
+    assert keys == set(AWS_FIELDS)
 
 
 def test_readme_tables_are_up_to_date() -> None:
@@ -401,6 +463,52 @@ def test_rules_catch_broken_trees(tmp_path: Path) -> None:
         "envs/dev: module ghost source ../../modules/ghost is missing",
     ]
     assert dangling_module_outputs(root) == ["envs/dev: module.thing.arn is not an output of thing"]
+
+
+def test_thin_env_rule_catches_a_fat_root(tmp_path: Path) -> None:
+    stack = _write(
+        tmp_path / "modules" / "lakehouse",
+        {
+            "variables.tf": (
+                'variable "env" {\n  description = "e"\n  type = string\n}\n'
+                'variable "size" {\n  description = "s"\n  type = number\n  default = 1\n}\n'
+            ),
+            "outputs.tf": (
+                'output "a" {\n  description = "a"\n  value = 1\n}\n'
+                'output "b" {\n  description = "b"\n  value = 2\n}\n'
+            ),
+        },
+    )
+    root = _write(
+        tmp_path / "envs" / "dev",
+        {
+            "versions.tf": VERSIONS,
+            "main.tf": (
+                'provider "aws" {}\n'
+                "locals {\n  x = 1\n}\n"
+                'resource "aws_s3_bucket" "extra" {\n  bucket = "b"\n}\n'
+                'module "lakehouse" {\n  source = "../../modules/lakehouse"\n'
+                '  env = "prod"\n  size = 3\n}\n'
+            ),
+            "variables.tf": (
+                'variable "size" {\n  description = "other"\n  type = number\n  default = 2\n}\n'
+                'variable "own" {\n  description = "o"\n  type = string\n}\n'
+            ),
+            "outputs.tf": 'output "a" {\n  description = "a"\n  value = 1\n}\n',
+        },
+    )
+    assert thin_env_root(root, stack) == [
+        "envs/dev: main.tf declares locals blocks",
+        "envs/dev: main.tf declares resource blocks",
+        "envs/dev: has no s3 backend",
+        "envs/dev: passes env = 'prod', not its folder name",
+        "envs/dev: variable own is not an input of the stack",
+        "envs/dev: variable size has another description than the stack's",
+        "envs/dev: variable size has a default of its own",
+        "envs/dev: variable size is not passed to the stack as is",
+        "envs/dev: does not re-export output b",
+        "envs/dev: output a is not module.lakehouse.a",
+    ]
 
 
 def test_tfdocs_detects_and_fixes_a_stale_readme(tmp_path: Path) -> None:
