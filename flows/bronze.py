@@ -84,9 +84,13 @@ def bronze_flow(source: str) -> Flow:
                 f"contract {source!r} has no entities {unknown}; it has {sorted(contract.entities)}"
             )
         results: list[dict] = []
-        if contract.topic:
-            # The topic's entities load through the streaming job (it lands the records first).
-            streamed = contract.entities_reading(contract.topic_landing())
+        if contract.topic_landings:
+            # The topics' entities load through the streaming job (it lands the records first).
+            streamed = {
+                e
+                for landing in contract.topic_landings.values()
+                for e in contract.entities_reading(landing)
+            }
             if set(chosen) & set(streamed):
                 streamed_results = call(topic_to_bronze, source, settings, follow)
                 results += [r for r in streamed_results if r["entity"] in chosen]

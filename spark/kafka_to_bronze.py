@@ -1,14 +1,16 @@
 """Kafka topic -> landing -> bronze with Spark Structured Streaming, exactly once.
 
-For a contract whose records arrive on a Kafka topic (``source.topic``: a stream produced to a
-topic, or a ``kafka`` source). One streaming query reads the topic with Spark's Kafka connector
-and, per micro-batch (``foreachBatch``):
+For a contract whose records arrive on Kafka topics (:attr:`Contract.topic_landings`: a stream
+produced to a topic, a ``kafka`` source, or a ``postgres`` source with ``capture: cdc`` and a
+topic of Debezium change events per table). One streaming query reads the topics with Spark's
+Kafka connector and, per micro-batch (``foreachBatch``):
 
-1. lands the batch's records, in partition and offset order, one per line and unchanged, as one
-   immutable JSON-lines document of ``landing/<source>/<entity>/`` (as Firehose delivers a topic
-   to S3); the envelope's transport names the topic and the offset range of each partition and
-   ``fetched_at`` is the newest Kafka timestamp of the batch, so replaying a batch makes the same
-   bytes and landing's sha256 check lands nothing twice;
+1. lands each topic's records of the batch, in partition and offset order, one per line and
+   unchanged, as one immutable JSON-lines document of ``landing/<source>/<entity>/`` (the
+   topic's landing entity; as Firehose delivers a topic to S3); tombstones (null values) carry
+   no record and are not landed; the envelope's transport names the topic and the offset range
+   of each partition and ``fetched_at`` is the newest Kafka timestamp of the batch, so
+   replaying a batch makes the same bytes and landing's sha256 check lands nothing twice;
 2. with ``follow``, runs the batch bronze job (:mod:`spark.landing_to_bronze`) on the entities
    reading that landing: it parses by layout, quarantines with reasons and MERGEs by the natural
    key, and its ledger skips objects already loaded. A run that stops (``availableNow``) runs
@@ -64,12 +66,12 @@ class StreamJobError(RuntimeError):
 
 
 def checkpoint_dir(lake: Lake, contract: Contract) -> Path:
-    """The streaming query's checkpoint: ``<lake>/_state/bronze/<table>/stream``."""
-    entities = contract.entities_reading(contract.topic_landing())
+    """The streaming query's checkpoint: ``<lake>/_state/bronze/<table>/stream`` (the table of
+    the first entity reading the first topic's landing)."""
+    landing = next(iter(contract.topic_landings.values()), None) or contract.topic_landing()
+    entities = contract.entities_reading(landing)
     if not entities:
-        raise StreamJobError(
-            f"no entity of {contract.name!r} reads landing {contract.topic_landing()!r}"
-        )
+        raise StreamJobError(f"no entity of {contract.name!r} reads landing {landing!r}")
     return lake.state / "bronze" / next(iter(entities.values())).bronze_table / "stream"
 
 
@@ -89,13 +91,12 @@ def _checkpoint_offsets(checkpoint: Path, topic: str) -> dict[int, int] | None:
 
 
 def pending_records(lake: Lake, contract: Contract, bootstrap: str) -> int | None:
-    """Records on the topic past the checkpoint (plain Python), None when it cannot tell."""
-    topic = contract.topic
-    if topic is None:
+    """Records on the topics past the checkpoint (plain Python), None when it cannot tell."""
+    topics = list(contract.topic_landings)
+    if not topics:
         return None
     from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-    done = _checkpoint_offsets(checkpoint_dir(lake, contract), topic)
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -105,15 +106,21 @@ def pending_records(lake: Lake, contract: Contract, bootstrap: str) -> int | Non
         }
     )
     try:
-        metadata = consumer.list_topics(topic, timeout=10)
-        info = metadata.topics.get(topic)
-        if info is None or info.error is not None:
-            return 0 if done is None else None  # no topic yet: nothing to read
         pending = 0
-        for partition in info.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            start = (done or {}).get(partition, low)
-            pending += max(0, high - max(start, low))
+        for topic in topics:
+            done = _checkpoint_offsets(checkpoint_dir(lake, contract), topic)
+            metadata = consumer.list_topics(topic, timeout=10)
+            info = metadata.topics.get(topic)
+            if info is None or info.error is not None:
+                if done is None:
+                    continue  # no topic yet: nothing to read
+                return None
+            for partition in info.partitions:
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10
+                )
+                start = (done or {}).get(partition, low)
+                pending += max(0, high - max(start, low))
         return pending
     except KafkaException:
         return None
@@ -121,8 +128,11 @@ def pending_records(lake: Lake, contract: Contract, bootstrap: str) -> int | Non
         consumer.close()
 
 
-def _land_batch(lake: Lake, contract: Contract, entity: str, rows: list[Any], batch: int) -> bool:
-    """Land one micro-batch's records as one document; False when the same bytes landed before."""
+def _land_batch(
+    lake: Lake, contract: Contract, topic: str, entity: str, rows: list[Any], batch: int
+) -> bool:
+    """Land one topic's records of a micro-batch as one document; False when the same bytes
+    landed before."""
     ranges: dict[str, list[int]] = {}
     for r in rows:
         span = ranges.setdefault(str(r["partition"]), [r["offset"], r["offset"]])
@@ -132,13 +142,12 @@ def _land_batch(lake: Lake, contract: Contract, entity: str, rows: list[Any], ba
         lake,
         source=contract.name,
         entity=entity,
-        key=str(contract.topic),
+        key=topic,
         body=b"".join(bytes(r["value"]).rstrip(b"\r\n") + b"\n" for r in rows),
-        batch_id=f"{contract.topic}-{min(int(p) for p in ranges)}-"
-        f"{ranges[min(ranges, key=int)][0]}",
+        batch_id=f"{topic}-{min(int(p) for p in ranges)}-{ranges[min(ranges, key=int)][0]}",
         transport={
             "kind": "kafka",
-            "topic": contract.topic,
+            "topic": topic,
             "offsets": ranges,
             "records": len(rows),
         },
@@ -148,7 +157,7 @@ def _land_batch(lake: Lake, contract: Contract, entity: str, rows: list[Any], ba
     log.log_event(
         logger,
         "stream.batch_landed",
-        topic=contract.topic,
+        topic=topic,
         batch=batch,
         records=len(rows),
         created=landed.created,
@@ -184,16 +193,20 @@ def run(
     max_records_per_batch: int = 50_000,
     contract: Contract | None = None,
 ) -> list[BronzeResult]:
-    """Read the contract's topic into landing and bronze (see the module docstring).
+    """Read the contract's topics into landing and bronze (see the module docstring).
 
-    Returns one result per entity reading the topic's landing, summed over the micro-batches.
+    Returns one result per entity reading a topic's landing, summed over the micro-batches.
     """
     contract = contract or load_contract(source)
-    topic = contract.topic
-    if topic is None:
+    landings = contract.topic_landings
+    if not landings:
         raise StreamJobError(f"source {source!r} has no Kafka topic (source.topic)")
-    landing = contract.topic_landing()
-    entities = list(contract.entities_reading(landing))
+    topic = ",".join(landings)
+    entities = [
+        e
+        for landing in dict.fromkeys(landings.values())
+        for e in contract.entities_reading(landing)
+    ]
     checkpoint = checkpoint_dir(lake, contract)
     totals: dict[str, BronzeResult] = {}
     started = time.monotonic()
@@ -205,15 +218,22 @@ def run(
         def each_batch(frame, batch_id: int) -> None:  # noqa: ANN001
             rows = (
                 frame.selectExpr(
-                    "value", "partition", "offset", "unix_millis(timestamp) AS timestamp_ms"
+                    "topic",
+                    "value",
+                    "partition",
+                    "offset",
+                    "unix_millis(timestamp) AS timestamp_ms",
                 )
                 .where("value IS NOT NULL")  # tombstones carry no record
-                .orderBy("partition", "offset")
+                .orderBy("topic", "partition", "offset")
                 .collect()
             )
             if not rows:
                 return
-            _land_batch(lake, contract, landing, rows, batch_id)
+            for name, landing in landings.items():
+                mine = [r for r in rows if r["topic"] == name]
+                if mine:
+                    _land_batch(lake, contract, name, landing, mine, batch_id)
             if follow:  # a run that stops loads once at the end instead (one Spark job set)
                 for entity in entities:
                     _add(totals, load_bronze(spark, lake, source, entity, contract=contract))

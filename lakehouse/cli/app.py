@@ -8,6 +8,7 @@ from lakehouse import log
 from lakehouse.cli import (
     bench,
     bronze,
+    capture,
     cloud,
     ingest,
     kafka,
@@ -53,6 +54,7 @@ for _module in (
     serve,
     warehouse,
     kafka,
+    capture,
     run,
     status,
     bench,

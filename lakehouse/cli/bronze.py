@@ -77,7 +77,7 @@ def bronze(
     if follow:
         from lakehouse.contracts import load_contract
 
-        if not load_contract(source).topic:
+        if not load_contract(source).topic_landings:
             typer.echo(
                 f"error: --follow needs a source on a Kafka topic; {source} has none", err=True
             )
@@ -109,7 +109,7 @@ def _nothing_new(
     lake = settings.lake
     if any(pending_objects(lake, source, e, contract=contract) != 0 for e in chosen):
         return None
-    if contract.topic:
+    if contract.topic_landings:
         from lakehouse.kafka import bootstrap_servers
         from spark.kafka_to_bronze import pending_records
 

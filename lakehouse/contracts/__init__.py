@@ -252,11 +252,17 @@ class PostgresTable(_Model):
 
 
 class ChangeCapture(_Model):
-    """Debezium change data capture instead of polling."""
+    """Debezium change data capture instead of polling (names default from the source's name).
 
-    slot: str
-    publication: str
-    topic_prefix: str
+    ``slot``: the logical replication slot (default ``lakehouse_<source>``); ``publication``:
+    the pgoutput publication of the contract's tables (default ``lakehouse_<source>``);
+    ``topic_prefix``: Debezium's ``topic.prefix``, topics ``<prefix>.<schema>.<table>``
+    (default ``<source>``).
+    """
+
+    slot: str | None = None
+    publication: str | None = None
+    topic_prefix: str | None = None
 
 
 class PostgresSource(_Model):
@@ -273,9 +279,9 @@ class PostgresSource(_Model):
     local_server: bool = False
 
     @model_validator(mode="after")
-    def _cdc_needs_its_options(self) -> PostgresSource:
+    def _cdc_has_its_options(self) -> PostgresSource:
         if self.capture == "cdc" and self.cdc is None:
-            raise ValueError("capture: cdc needs a cdc: block (slot, publication, topic_prefix)")
+            self.cdc = ChangeCapture()
         return self
 
 
@@ -410,6 +416,9 @@ class DebeziumLayout(_Model):
     """Debezium change events (``op``, ``before``, ``after``, ``source.lsn``, ``ts_ms``)."""
 
     type: Literal["debezium"]
+    # before: a delete is the row's last image; key: a delete marker carrying the key alone,
+    # stamped on the table's own clock (what a polled delete marker is; capture: cdc sets it).
+    delete_image: Literal["before", "key"] = "before"
 
 
 class CsvLayout(_Model):
@@ -547,6 +556,41 @@ class Contract(_Model):
                 raise ValueError(f"source lands as {lands_as!r}, which no entity reads")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _capture_by_cdc(cls, data: Any) -> Any:
+        """``capture: cdc``: name the slot, publication and topics; read change events.
+
+        The same contract serves polling and capture: an entity declared with the polled rows'
+        layout (``json_lines``) reads Debezium change events instead, with deletes as the key
+        markers polling lands (``delete_image: key``), so both give the same bronze rows.
+        """
+        if not isinstance(data, dict):
+            return data
+        src, name = data.get("source"), data.get("name")
+        if not isinstance(src, dict) or src.get("kind") != "postgres":
+            return data
+        if src.get("capture") != "cdc":
+            return data
+        cdc = dict(src.get("cdc") or {})
+        cdc.setdefault("slot", f"lakehouse_{name}")
+        cdc.setdefault("publication", f"lakehouse_{name}")
+        cdc.setdefault("topic_prefix", name)
+        entities = {}
+        for entity_name, entity in (data.get("entities") or {}).items():
+            layout = entity.get("layout") if isinstance(entity, dict) else None
+            landing = entity.get("landing") or entity_name if isinstance(entity, dict) else None
+            if isinstance(layout, dict) and landing in (src.get("tables") or {}):
+                if layout.get("type") == "json_lines":
+                    entity = {**entity, "layout": {"type": "debezium", "delete_image": "key"}}
+                elif layout.get("type") != "debezium":
+                    raise ValueError(
+                        f"entity {entity_name}: capture: cdc lands Debezium change events, which "
+                        f"layout {layout.get('type')!r} cannot read (use json_lines or debezium)"
+                    )
+            entities[entity_name] = entity
+        return {**data, "source": {**src, "cdc": cdc}, "entities": entities}
+
     def _declared_landings(self) -> list[str]:
         src = self.source
         if isinstance(src, HttpSource):
@@ -585,6 +629,22 @@ class Contract(_Model):
         if isinstance(src, StreamSource | KafkaSource):
             return src.topic
         return None
+
+    @property
+    def topic_landings(self) -> dict[str, str]:
+        """Every Kafka topic the source's records arrive on -> the landing entity they land
+        under: the one topic of a stream or kafka source, a topic per table with
+        ``capture: cdc`` (``<topic_prefix>.<schema>.<table>``); empty for the other sources."""
+        if self.topic:
+            return {self.topic: self.topic_landing()}
+        src = self.source
+        if isinstance(src, PostgresSource) and src.capture == "cdc" and src.cdc is not None:
+            found: dict[str, str] = {}
+            for entity, table in src.tables.items():
+                relation = table.table if "." in table.table else f"public.{table.table}"
+                found[f"{src.cdc.topic_prefix}.{relation}"] = entity
+            return found
+        return {}
 
     def topic_landing(self) -> str:
         """The landing entity the topic's records land under."""

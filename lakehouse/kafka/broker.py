@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -51,8 +50,8 @@ from lakehouse.local_process import (
     free_port,
     pid_alive,
     port_is_free,
-    reap,
     tail,
+    terminate,
 )
 from lakehouse.log import get_logger, log_event
 from lakehouse.settings import Settings
@@ -401,25 +400,8 @@ class LocalBroker:
 
     def _terminate(self, pid: int, *, timeout: float) -> None:
         """SIGTERM, wait up to ``timeout``, then SIGKILL."""
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            reap(pid)
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not pid_alive(pid):
-                return
-            time.sleep(0.2)
-        log_event(_log, "kafka.killed", pid=pid, after_s=timeout)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        for _ in range(50):
-            if not pid_alive(pid):
-                return
-            time.sleep(0.1)
+        if terminate(pid, timeout=timeout):
+            log_event(_log, "kafka.killed", pid=pid, after_s=timeout)
 
     def stop(self, *, timeout: float = STOP_TIMEOUT_S) -> bool:
         """Stop the broker if it runs (its data stays); True when it was running."""

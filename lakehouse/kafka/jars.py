@@ -45,6 +45,20 @@ BROKER_MODULES: tuple[Module, ...] = (
     ("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION),
 )
 
+# Kafka Connect (standalone worker) from the same Kafka release as the broker, and the
+# Debezium PostgreSQL connector that runs in it (change data capture). Debezium resolves with
+# its own copies of the Connect API and clients (same 4.3 line); the worker loads it from a
+# plugin folder of its own (``plugin.path``), so those copies never meet the runtime's.
+DEBEZIUM_VERSION = "3.6.1.Final"
+CONNECT_MODULES: tuple[Module, ...] = (
+    ("org.apache.kafka", "connect-runtime", KAFKA_VERSION),
+    ("org.apache.kafka", "connect-json", KAFKA_VERSION),
+    ("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION),
+)
+DEBEZIUM_MODULES: tuple[Module, ...] = (
+    ("io.debezium", "debezium-connector-postgres", DEBEZIUM_VERSION),
+)
+
 _MANIFEST = "jars.txt"
 _RESOLVE_TIMEOUT_S = 900
 
@@ -190,6 +204,35 @@ def ensure_jars(version: str = KAFKA_VERSION) -> list[Path]:
     return resolve(BROKER_MODULES, kafka_home(version))
 
 
+def connect_home() -> Path:
+    """``<cache>/kafka-connect/<version>/``: the Connect worker's jars (``lib/``, ``jars.txt``)."""
+    return cache_dir() / "kafka-connect" / KAFKA_VERSION
+
+
+def debezium_home() -> Path:
+    """``<cache>/debezium/<version>/``: the connector's jars; the worker's ``plugin.path``."""
+    return cache_dir() / "debezium" / DEBEZIUM_VERSION
+
+
+def ensure_connect_jars() -> tuple[list[Path], Path]:
+    """The Connect worker's jars and Debezium's plugin folder, fetched once."""
+    jars = resolve(CONNECT_MODULES, connect_home())
+    resolve(DEBEZIUM_MODULES, debezium_home())
+    return jars, debezium_home()
+
+
+def require_connect_jars() -> tuple[list[Path], Path]:
+    """Like :func:`ensure_connect_jars`, from the cache only (never the network)."""
+    jars = _read_manifest(connect_home())
+    if jars is None or _read_manifest(debezium_home()) is None:
+        raise KafkaJarsError(
+            f"Kafka Connect {KAFKA_VERSION} and Debezium {DEBEZIUM_VERSION} are not cached in "
+            f"{cache_dir()}; fetch them once with `python -m lakehouse.kafka.jars` "
+            "(part of `make setup`)"
+        )
+    return jars, debezium_home()
+
+
 def require_jars() -> list[Path]:
     """The broker's jars from the cache, never the network (what ``lakehouse kafka start`` uses)."""
     jars = cached_jars()
@@ -202,19 +245,32 @@ def require_jars() -> list[Path]:
 
 
 def main() -> int:
-    """Fill the cache once; quick and offline when already filled."""
-    jars = cached_jars()
-    if jars:
-        print(f"kafka jars: cached (Kafka {KAFKA_VERSION}, {len(jars)} jar files)")
-        return 0
-    print(f"kafka jars: resolving Kafka {KAFKA_VERSION} from Maven Central into {kafka_home()}")
-    started = time.monotonic()
-    try:
-        jars = ensure_jars()
-    except KafkaJarsError as exc:
-        print(f"kafka jars: {exc}", file=sys.stderr)
-        return 1
-    print(f"kafka jars: cached {len(jars)} jar files in {time.monotonic() - started:.0f} s")
+    """Fill the cache once (broker, Connect, Debezium); quick and offline when already filled."""
+    for label, home, fill in (
+        (f"Kafka {KAFKA_VERSION}", kafka_home(), ensure_jars),
+        (
+            f"Kafka Connect {KAFKA_VERSION}",
+            connect_home(),
+            lambda: resolve(CONNECT_MODULES, connect_home()),
+        ),
+        (
+            f"Debezium {DEBEZIUM_VERSION}",
+            debezium_home(),
+            lambda: resolve(DEBEZIUM_MODULES, debezium_home()),
+        ),
+    ):
+        jars = _read_manifest(home)
+        if jars:
+            print(f"kafka jars: cached ({label}, {len(jars)} jar files)")
+            continue
+        print(f"kafka jars: resolving {label} from Maven Central into {home}")
+        started = time.monotonic()
+        try:
+            jars = fill()
+        except KafkaJarsError as exc:
+            print(f"kafka jars: {exc}", file=sys.stderr)
+            return 1
+        print(f"kafka jars: cached {len(jars)} jar files in {time.monotonic() - started:.0f} s")
     return 0
 
 

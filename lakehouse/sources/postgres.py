@@ -23,7 +23,8 @@ bytes, and landing's sha256 dedupe lands nothing. A late row with an older water
 overlap changes the tail's bytes and is landed.
 
 A connection or query failure fails that table alone with one line (the server's own reason,
-without the DSN); the other tables go on. ``capture: cdc`` is not supported yet.
+without the DSN); the other tables go on. ``capture: cdc`` runs Debezium instead
+(:mod:`lakehouse.sources.postgres_cdc`).
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ from lakehouse.sources import (
 )
 from lakehouse.sources._common import (
     Clock,
-    NotSupportedYet,
     read_state,
     state_dir,
     utc_text,
@@ -414,18 +414,8 @@ class _TablePoll:
 # ------------------------------------------------------------------ the source
 
 
-def _cdc_not_supported(contract: Contract) -> str:
-    return (
-        f"not supported yet: change data capture (capture: cdc) for source "
-        f"{contract.name!r}; capture: polling reads the tables by watermark"
-    )
-
-
 def check_request(contract: Contract, request: IngestRequest) -> None:
     """Refuse, before anything runs, what this kind cannot do (``lakehouse ingest`` exit 2)."""
-    src = contract.source
-    if isinstance(src, PostgresSource) and src.capture == "cdc":
-        raise WindowError(_cdc_not_supported(contract))
     if request.start_date or request.end_date:
         raise WindowError(
             f"source {contract.name} (kind postgres) takes no dates: each poll reads the rows "
@@ -465,8 +455,6 @@ def run(
     src = contract.source
     if not isinstance(src, PostgresSource):
         raise TypeError(f"source {contract.name!r} is kind {src.kind!r}, not postgres")
-    if src.capture == "cdc":
-        raise NotSupportedYet(_cdc_not_supported(contract))
     report = progress or (lambda _key, _text: None)
     clock = Clock()
     lake = settings.lake
@@ -482,6 +470,10 @@ def run(
     except WarehouseError as exc:  # the project's own server for this source did not start
         dsn, no_dsn = None, str(exc).splitlines()[0]
     server = describe_server(dsn) if dsn else "(no DSN)"
+    if src.capture == "cdc":
+        from lakehouse.sources import postgres_cdc
+
+        return postgres_cdc.run(settings, contract, dsn, no_dsn, server, report)
     targets: list[TargetOutcome] = []
     for entity, table in src.tables.items():
         if not dsn:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Apache Kafka's jars (KRaft broker, and later Kafka Connect) fetched once from Maven Central into
-# ${LAKEHOUSE_CACHE_DIR:-$HOME/.cache/lakehouse}/kafka/<version>/ (lakehouse/kafka/jars.py).
+# Apache Kafka's jars (KRaft broker, Kafka Connect) and the Debezium PostgreSQL connector, fetched
+# once from Maven Central into ${LAKEHOUSE_CACHE_DIR:-$HOME/.cache/lakehouse}/{kafka,kafka-connect,
+# debezium}/<version>/ (lakehouse/kafka/jars.py).
 # Quick (no JVM) once the cache is filled.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -337,6 +337,113 @@ def test_debezium_changes_deletes_and_tombstones(spark: Any, tmp_path: Path) -> 
     assert rows[1]["name"] == "Ann B" and rows[4]["name"] == "Di"
 
 
+def captured_fleet() -> Contract:
+    """The fleet contract as it reads Debezium change events (capture: cdc)."""
+    import yaml
+
+    from lakehouse.contracts import CONTRACTS_DIR
+
+    data = yaml.safe_load((CONTRACTS_DIR / "fleet.yml").read_text(encoding="utf-8"))
+    data["source"]["capture"] = "cdc"
+    return Contract.model_validate(data)
+
+
+def unit_event(op: str, tx: int, lsn: int, unit: dict | None, before: dict | None = None) -> dict:
+    return {
+        "op": op,
+        "before": before,
+        "after": unit,
+        "source": {"lsn": lsn, "txId": tx, "ts_ms": 1796027848000, "table": "transport_units"},
+        "ts_ms": 1796027849000,
+    }
+
+
+def test_captured_changes_read_as_polled_rows_and_deletes_as_markers(
+    spark: Any, tmp_path: Path
+) -> None:
+    """Debezium's dates (days), zoned timestamps (...000000Z) and a delete's placeholder image
+    become what polling lands: ISO text, and a key-only marker on the table's own clock."""
+    from spark.landing_to_bronze import run as run_job
+
+    fleet = captured_fleet()
+    assert fleet.entities["units"].layout.type == "debezium"
+    lake = Lake(tmp_path / "lake")
+    unit = {"unit_id": "AIR-001", "name": "Heron", "unit_type": "aerial", "model": "ATR",
+            "capacity": 70, "home_base": "Oslo", "status": "active"}  # fmt: skip
+    placeholder = {"unit_id": "SEA-001", "name": "", "unit_type": "", "model": None,
+                   "capacity": None, "home_base": None, "status": "",
+                   "updated_at": "1970-01-01T00:00:00Z"}  # fmt: skip
+    # Whole seconds: the contract's format (%S%z) takes no fraction, polled or captured.
+    land_lines(
+        lake,
+        "fleet",
+        "units",
+        lines(
+            unit_event("r", 1, 10, {**unit, "updated_at": "2026-01-01T06:00:00.000000Z"}),
+            unit_event(
+                "u",
+                2,
+                20,
+                {**unit, "name": "Heron II", "updated_at": "2026-01-02T09:00:00.000000Z"},
+            ),  # fmt: skip
+            unit_event("d", 2, 21, None, placeholder),
+            "null",  # its tombstone
+            unit_event(
+                "u",
+                2,
+                22,
+                {**unit, "unit_id": "AIR-002", "updated_at": "2026-01-02T17:30:00.000000Z"},
+            ),  # fmt: skip
+            unit_event("d", 3, 30, None, {**placeholder, "unit_id": "SEA-002"}),
+        ),
+        T1,
+        "kafka",
+    )
+    result = run_job(spark, lake, "fleet", "units", contract=fleet)
+    assert result.rows_quarantined == 0 and result.rows_valid == 5
+    rows = {
+        (r["unit_id"], r["updated_at"].isoformat()): r for r in table(spark, lake, "fleet__units")
+    }
+    assert rows[("AIR-001", "2026-01-02T09:00:00")]["name"] == "Heron II"
+    # The delete of transaction 2: the newest time among that transaction's other changes.
+    marker = rows[("SEA-001", "2026-01-02T17:30:00")]
+    assert marker["deleted"] is True and marker["name"] is None and marker["unit_type"] is None
+    # Alone in its transaction: the commit time.
+    (alone,) = [r for (u, _), r in rows.items() if u == "SEA-002"]
+    assert alone["deleted"] is True
+    assert alone["updated_at"] == datetime.fromtimestamp(1796027848, UTC).replace(tzinfo=None)
+    assert rows[("AIR-001", "2026-01-01T06:00:00")]["deleted"] is None
+
+    land_lines(
+        lake,
+        "fleet",
+        "performance",
+        lines(
+            {
+                "op": "c",
+                "before": None,
+                "after": {
+                    "unit_id": "AIR-001",
+                    "stat_date": 20454,
+                    "distance_km": 974.5,
+                    "fuel_used_l": 2538.5,
+                    "hours_active": 19.12,
+                    "maintenance_events": 2,
+                    "updated_at": "2026-01-02T06:41:00.000000Z",
+                },
+                "source": {"lsn": 40, "txId": 4, "ts_ms": 1796027848508},
+                "ts_ms": 1796027849000,
+            }
+        ),  # fmt: skip
+        T1,
+        "kafka",
+    )
+    result = run_job(spark, lake, "fleet", "performance", contract=fleet)
+    assert result.rows_valid == 1 and result.rows_quarantined == 0
+    (stat,) = table(spark, lake, "fleet__performance")
+    assert stat["stat_date"].isoformat() == "2026-01-01" and stat["distance_km"] == 974.5
+
+
 # ---------------------------------------------------------------- files
 
 

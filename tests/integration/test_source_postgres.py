@@ -13,11 +13,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from lakehouse.contracts import load_contract
+from lakehouse.contracts import Contract, load_contract
 from lakehouse.landing import body_bytes, iter_objects, read_object
-from lakehouse.sources import IngestRequest, WindowError
+from lakehouse.sources import IngestRequest
 from lakehouse.sources import postgres as pg_kind
-from lakehouse.sources._common import NotSupportedYet
 from lakehouse.warehouse import testing
 
 pytestmark = pytest.mark.slow
@@ -191,13 +190,32 @@ def test_a_missing_dsn_and_cdc_are_clear(settings, contract, monkeypatch):
     assert [t.reason for t in result.targets] == [
         f"{DSN_VAR} is not set (the PostgreSQL connection string, a secret)"
     ] * 2
-    cdc = contract.model_copy(
-        update={"source": contract.source.model_copy(update={"capture": "cdc"})}
-    )
-    with pytest.raises(NotSupportedYet, match=r"not supported yet: change data capture"):
-        pg_kind.run(settings, cdc, IngestRequest())
-    with pytest.raises(WindowError, match=r"not supported yet: change data capture"):
-        pg_kind.check_request(cdc, IngestRequest())
+    data = contract.model_dump()
+    data["source"]["capture"] = "cdc"
+    cdc = Contract.model_validate(data)
+    result = pg_kind.run(settings, cdc, IngestRequest())
+    assert [t.reason for t in result.targets] == [
+        f"{DSN_VAR} is not set (the PostgreSQL connection string, a secret)"
+    ] * 2
+
+
+def test_capture_against_a_database_without_logical_decoding_is_one_line(
+    settings, contract, warehouse_server, monkeypatch
+):
+    """The warehouse server runs with the default wal_level: capture says what it needs, before
+    any broker or connector is started."""
+    monkeypatch.setenv(DSN_VAR, _dsn(warehouse_server))
+    data = contract.model_dump()
+    data["source"]["capture"] = "cdc"
+    cdc = Contract.model_validate(data)
+    assert cdc.source.cdc.slot == "lakehouse_kinds_pg"
+    assert set(cdc.topic_landings) == {f"kinds_pg.{t.table}" for t in cdc.source.tables.values()}
+    result = pg_kind.run(settings, cdc, IngestRequest())
+    reasons = {t.reason for t in result.targets}
+    assert len(reasons) == 1 and not result.ok
+    (reason,) = reasons
+    assert "wal_level=replica" in reason and "wal_level=logical" in reason
+    assert warehouse_server.password not in reason
 
 
 def test_track_deletes_lands_each_vanished_key_once_as_a_marker(

@@ -8,6 +8,10 @@ locals {
   # (not for_each) because the security group ids are only known after apply.
   database_clients = concat(var.client_security_group_ids, aws_security_group.capture[*].id)
   cidr_count       = length(var.database_cidr_blocks)
+  # The contract's defaults for capture: cdc (lakehouse/contracts/__init__.py ChangeCapture).
+  slot         = coalesce(var.slot, "lakehouse_${var.source_name}")
+  publication  = coalesce(var.publication, "lakehouse_${var.source_name}")
+  topic_prefix = coalesce(var.topic_prefix, var.source_name)
 }
 
 ################################################################################
@@ -185,7 +189,7 @@ data "aws_iam_policy_document" "task" {
       "kafka-cluster:ReadData",
       "kafka-cluster:WriteData",
     ]
-    resources = [for prefix in [var.topic_prefix, "${var.name}-connect"] : "${replace(var.kafka_cluster_arn, ":cluster/", ":topic/")}/${prefix}*"]
+    resources = [for prefix in [local.topic_prefix, "${var.name}-connect"] : "${replace(var.kafka_cluster_arn, ":cluster/", ":topic/")}/${prefix}*"]
   }
 
   statement {
@@ -243,9 +247,9 @@ resource "aws_ecs_task_definition" "capture" {
       environment = [
         { name = "KAFKA_BOOTSTRAP", value = var.kafka_bootstrap },
         { name = "CONNECT_GROUP_ID", value = "${var.name}-connect-${var.source_name}" },
-        { name = "DEBEZIUM_SLOT", value = var.slot },
-        { name = "DEBEZIUM_PUBLICATION", value = var.publication },
-        { name = "DEBEZIUM_TOPIC_PREFIX", value = var.topic_prefix },
+        { name = "DEBEZIUM_SLOT", value = local.slot },
+        { name = "DEBEZIUM_PUBLICATION", value = local.publication },
+        { name = "DEBEZIUM_TOPIC_PREFIX", value = local.topic_prefix },
       ]
       # The DSN (a secret) reaches the container as an environment variable, never in Terraform.
       secrets = [

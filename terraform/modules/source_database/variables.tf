@@ -161,21 +161,21 @@ variable "kafka_port" {
 }
 
 variable "slot" {
-  description = "Replication slot of the connector (the contract's cdc.slot)."
+  description = "Replication slot of the connector (the contract's cdc.slot); null: the contract's default, lakehouse_<source_name>."
   type        = string
-  default     = "lakehouse"
+  default     = null
 }
 
 variable "publication" {
-  description = "Publication of the captured tables (the contract's cdc.publication)."
+  description = "Publication of the captured tables (the contract's cdc.publication); null: the contract's default, lakehouse_<source_name>."
   type        = string
-  default     = "lakehouse"
+  default     = null
 }
 
 variable "topic_prefix" {
-  description = "Prefix of the change-event topics (the contract's cdc.topic_prefix)."
+  description = "Prefix of the change-event topics (the contract's cdc.topic_prefix); null: the contract's default, <source_name>."
   type        = string
-  default     = "cdc"
+  default     = null
 }
 
 variable "log_retention_days" {
