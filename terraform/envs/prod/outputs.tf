@@ -85,3 +85,13 @@ output "kafka_bootstrap" {
   description = "Bootstrap servers of the stream topics (MSK Serverless, IAM auth): LAKEHOUSE_KAFKA_BOOTSTRAP."
   value       = module.lakehouse.kafka_bootstrap
 }
+
+output "inbox_uris" {
+  description = "s3:// URI of each file inbox, by source: the value of LAKEHOUSE_<SOURCE>_LOCATION for its ingest."
+  value       = module.lakehouse.inbox_uris
+}
+
+output "inbox_writer_policy_arns" {
+  description = "Managed policy per inbox that lets a sender put files under its prefix and nothing else."
+  value       = module.lakehouse.inbox_writer_policy_arns
+}

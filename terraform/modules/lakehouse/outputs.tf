@@ -94,3 +94,13 @@ output "kafka_bootstrap" {
   description = "Bootstrap servers of the stream topics (MSK Serverless, IAM auth): LAKEHOUSE_KAFKA_BOOTSTRAP."
   value       = module.streaming.bootstrap_brokers_sasl_iam
 }
+
+output "inbox_uris" {
+  description = "s3:// URI of each file inbox, by source: the value of LAKEHOUSE_<SOURCE>_LOCATION for its ingest."
+  value       = module.inbox.inbox_uris
+}
+
+output "inbox_writer_policy_arns" {
+  description = "Managed policy per inbox that lets a sender put files under its prefix and nothing else."
+  value       = module.inbox.writer_policy_arns
+}
