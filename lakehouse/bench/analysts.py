@@ -359,6 +359,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=25_000, help="arrival rows per month")
     parser.add_argument("--months", type=int, default=12, help="months of 2016 (1-12)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole run")
+    parser.add_argument(
+        "--without-indexes",
+        action="store_true",
+        help="publish the marts without the indexes their dbt YAML declares (for comparison)",
+    )
     parser.add_argument("--work-dir", type=Path, default=Path("bench/work/analysts"))
     parser.add_argument("--output-dir", type=Path, default=Path("bench/results"))
     args = parser.parse_args(argv)
@@ -389,7 +394,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = LocalServer(settings)
     server.start()
     try:
-        published = publish_gold(settings)
+        published = publish_gold(settings, with_indexes=not args.without_indexes)
+        indexes = [
+            f"{table}: {definition.split(' USING ', 1)[1]}"
+            for table, definition in run_query(
+                settings,
+                "select tablename, indexdef from pg_indexes where schemaname = 'gold' "
+                "order by tablename, indexdef",
+            ).rows
+        ]
+        print(f"published {sum(published.rows.values())} rows; indexes: {indexes or 'none'}")
         max_connections = int(run_query(settings, "show max_connections").rows[0][0])
         domain = read_domain(settings)
         dsn = write_dsn(settings, name="lakehouse_bench", path=work / "odbc.ini")
@@ -427,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scale": {"rows_per_month": args.rows, "months": args.months},
         "lake_build_s": built_s,
         "published_rows": published.rows,
+        "indexes": indexes,
         "max_connections": max_connections,
         "driver": dsn.driver,
         "rounds": rounds,

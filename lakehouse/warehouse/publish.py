@@ -7,6 +7,10 @@ drops the old one and records the build in ``lakehouse_meta.publishes``. A reade
 marts or the new ones, never a mix: the swap's exclusive locks wait for readers that are using
 the old tables, and readers that arrive during the swap wait for it and then see the new schema.
 A failure before the swap drops the staging schema and leaves ``gold`` as it was.
+
+Indexes: a mart's dbt YAML may declare the indexes its analysts' questions need, as lists of
+columns under ``config.meta.warehouse.indexes``; they are built in the staging schema after the
+load, so the swap publishes them with the rows (see :func:`declared_indexes`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -95,8 +99,10 @@ def _check_name(name: str, what: str) -> None:
         )
 
 
-def _load_table(cur, schema: str, name: str, table: pa.Table) -> int:
-    """Create ``schema.name`` from the Arrow schema and COPY the rows in."""
+def _load_table(
+    cur, schema: str, name: str, table: pa.Table, indexes: Sequence[Sequence[str]] = ()
+) -> int:
+    """Create ``schema.name`` from the Arrow schema, COPY the rows in and build ``indexes``."""
     from psycopg import sql
 
     _check_name(name, "mart")
@@ -120,8 +126,53 @@ def _load_table(cur, schema: str, name: str, table: pa.Table) -> int:
         for batch in table.to_batches(max_chunksize=50_000):
             for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
                 copy.write_row(row)
+    for columns in indexes:
+        unknown = sorted(set(columns) - set(table.column_names))
+        if unknown:
+            raise WarehouseError(
+                f"mart {name!r} declares an index on {', '.join(unknown)}, which it does not "
+                "have (config.meta.warehouse.indexes in its dbt YAML)"
+            )
+        # Built after the COPY (one sort, not one insert per row); the name is Postgres's own.
+        cur.execute(
+            sql.SQL("create index on {}.{} ({})").format(
+                sql.Identifier(schema),
+                sql.Identifier(name),
+                sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            )
+        )
     cur.execute(sql.SQL("analyze {}.{}").format(sql.Identifier(schema), sql.Identifier(name)))
     return table.num_rows
+
+
+def declared_indexes(manifest: Mapping) -> dict[str, list[list[str]]]:
+    """Indexes the marts declare (mart -> lists of columns), from dbt's manifest.
+
+    A mart declares them in its YAML, for the questions analysts ask of it::
+
+        config:
+          meta:
+            warehouse:
+              indexes:
+                - [arrival_year, arrival_month]
+    """
+    from lakehouse.dbt import mart_models
+
+    found: dict[str, list[list[str]]] = {}
+    for name, node in mart_models(dict(manifest)).items():
+        meta = node.get("meta") or (node.get("config") or {}).get("meta") or {}
+        indexes = (meta.get("warehouse") or {}).get("indexes") or []
+        if not isinstance(indexes, list) or not all(
+            isinstance(cols, list) and cols and all(isinstance(c, str) for c in cols)
+            for cols in indexes
+        ):
+            raise WarehouseError(
+                f"mart {name!r}: config.meta.warehouse.indexes must be a list of column lists, "
+                f"got {indexes!r}"
+            )
+        if indexes:
+            found[name] = [list(cols) for cols in indexes]
+    return found
 
 
 def _drop_leftovers(conn) -> None:
@@ -143,6 +194,7 @@ def publish_tables(
     *,
     build_id: str | None = None,
     lock_timeout_s: float = 120.0,
+    indexes: Mapping[str, Sequence[Sequence[str]]] | None = None,
 ) -> PublishResult:
     """Publish ``tables`` (mart name -> rows) as the warehouse's ``gold`` schema, atomically.
 
@@ -152,6 +204,8 @@ def publish_tables(
         build_id: The gold build being published (recorded in ``lakehouse_meta.publishes``).
         lock_timeout_s: How long the swap may wait for readers of the old marts before giving
             up (the old marts then stay published).
+        indexes: Indexes to build per mart (lists of columns), as :func:`declared_indexes`
+            reads them; indexes of marts not in ``tables`` are ignored.
 
     Returns:
         The build id, the target and the row count per mart.
@@ -179,7 +233,9 @@ def publish_tables(
                 with conn.transaction(), conn.cursor() as cur:
                     cur.execute(sql.SQL("create schema {}").format(sql.Identifier(staging)))
                     for name, table in sorted(tables.items()):
-                        rows[name] = _load_table(cur, staging, name, table)
+                        rows[name] = _load_table(
+                            cur, staging, name, table, (indexes or {}).get(name, ())
+                        )
             except errors.Error as exc:
                 raise WarehouseError(f"loading gold into the warehouse failed: {exc}") from None
             # Swap: one transaction, so readers see the old gold or the new, never a mix.
@@ -335,15 +391,22 @@ def last_publish(settings: Settings) -> dict | None:
     return {"build_id": row[0], "published_at": row[1], "marts": row[2]}
 
 
-def publish_gold(settings: Settings, build_id: str | None = None) -> PublishResult:
-    """Publish the lake's published gold (every mart of one consistent build) to the warehouse."""
+def publish_gold(
+    settings: Settings, build_id: str | None = None, *, with_indexes: bool = True
+) -> PublishResult:
+    """Publish the lake's published gold (every mart of one consistent build) to the warehouse,
+    with the indexes the marts declare (``with_indexes=False`` leaves them out: benchmarks)."""
     from lakehouse import gold
+    from lakehouse.dbt import load_manifest
 
     pointer = gold.published_pointer(settings)
     if pointer is None:
         raise WarehouseError("no published gold on the lake yet: run `lakehouse transform` first")
     return publish_tables(
-        settings, gold.read_marts(settings), build_id=build_id or pointer["build_id"]
+        settings,
+        gold.read_marts(settings),
+        build_id=build_id or pointer["build_id"],
+        indexes=declared_indexes(load_manifest(settings)) if with_indexes else None,
     )
 
 

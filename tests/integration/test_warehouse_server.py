@@ -193,6 +193,35 @@ def test_starts_from_a_private_folder_and_answers_queries(tmp_path: Path, monkey
             shutil.rmtree(cluster, ignore_errors=True)
 
 
+def test_publish_builds_declared_indexes_and_rejects_unknown_columns(warehouse_settings):
+    publish_tables(
+        warehouse_settings,
+        {
+            "agg_weather_daily": _daily(["berlin"], 10.0),
+            "agg_weather_city_summary": _summary(["berlin"]),
+        },
+        build_id="build-indexed",
+        indexes={"agg_weather_daily": [["local_date"], ["city", "local_date"]]},
+    )
+    defs = run_query(
+        warehouse_settings,
+        "select tablename, indexdef from pg_indexes where schemaname = 'gold' order by indexdef",
+    ).rows
+    assert [(t, d.split(" USING ")[1]) for t, d in defs] == [
+        ("agg_weather_daily", "btree (city, local_date)"),
+        ("agg_weather_daily", "btree (local_date)"),
+    ]
+    with pytest.raises(WarehouseError, match="declares an index on rain_mm"):
+        publish_tables(
+            warehouse_settings,
+            {"agg_weather_daily": _daily(["oslo"], 1.0)},
+            build_id="build-bad-index",
+            indexes={"agg_weather_daily": [["rain_mm"]]},
+        )
+    # The failed publish left the indexed build published.
+    assert _gold_rows(warehouse_settings)[0][0] == "berlin"
+
+
 def test_publish_replaces_gold_and_records_the_build(warehouse_settings):
     first = publish_tables(
         warehouse_settings,

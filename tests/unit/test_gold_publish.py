@@ -138,3 +138,25 @@ def test_sql_cli_bad_query_gets_the_engine_message_not_a_traceback(settings) -> 
     assert "Table with name nope does not exist" in result.stderr
     assert "Traceback" not in result.output
     assert result.stdout == ""
+
+
+def test_marts_declare_their_warehouse_indexes_in_dbt_meta():
+    from lakehouse.warehouse.publish import declared_indexes
+    from lakehouse.warehouse.server import WarehouseError
+
+    def node(name: str, meta: dict, schema: str = "gold") -> dict:
+        return {"resource_type": "model", "name": name, "schema": schema, "meta": meta}
+
+    indexes = [["arrival_year", "arrival_month"], ["port_code", "arrival_year"]]
+    manifest = {
+        "nodes": {
+            "model.lakehouse.fct_a": node("fct_a", {"warehouse": {"indexes": indexes}}),
+            "model.lakehouse.dim_b": node("dim_b", {}),
+            "model.lakehouse.stg_c": node("stg_c", {"warehouse": {"indexes": [["x"]]}}, "silver"),
+        }
+    }
+    assert declared_indexes(manifest) == {"fct_a": indexes}
+    assert declared_indexes({}) == {}
+    bad = {"nodes": {"m": node("fct_a", {"warehouse": {"indexes": ["arrival_year"]}})}}
+    with pytest.raises(WarehouseError, match="must be a list of column lists"):
+        declared_indexes(bad)
