@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -45,6 +46,11 @@ REQUIRED_BUCKETS: tuple[str, ...] = (
     "site",
 )
 REQUIRED_DATABASES: tuple[str, ...] = ("bronze", "silver", "gold")
+
+#: Output of the env roots with the flow runs' further ``LAKEHOUSE_*`` variables, by name (each
+#: file inbox as ``LAKEHOUSE_<SOURCE>_LOCATION``): written to the ``.env`` after the settings.
+FLOW_RUN_ENV_OUTPUT = "flow_run_environment"
+_FLOW_RUN_ENV_NAME = re.compile(r"^LAKEHOUSE_[A-Z][A-Z0-9_]*$")
 
 #: Where the env roots live, relative to the project root.
 ENVS_DIR = Path("terraform") / "envs"
@@ -204,6 +210,49 @@ def load_outputs(source: str | Path | Mapping[str, Any]) -> tuple[dict, str]:
     return parse_terraform_output(text, origin=str(path)), str(path)
 
 
+def read_outputs(
+    source: str | Path | Mapping[str, Any] | None = None,
+    *,
+    env: str | None = None,
+    root: Path | None = None,
+) -> tuple[dict, str]:
+    """The ``terraform output -json`` document and where it came from: ``source`` (a file or
+    the parsed document), else ``terraform output`` of the env root ``env``."""
+    if source is None:
+        if not env:
+            raise CloudSettingsError("pass an env (dev, prod) or a file of terraform output")
+        return read_terraform_output(env, root=root), f"terraform output of {env}"
+    return load_outputs(source)
+
+
+def flow_run_environment(
+    outputs: Mapping[str, Any], *, origin: str = "terraform output"
+) -> dict[str, str]:
+    """The flow runs' further ``LAKEHOUSE_*`` variables (``flow_run_environment`` output).
+
+    An env root from before that output has none: an empty mapping.
+
+    Raises:
+        CloudSettingsError: If the output is not an object of ``LAKEHOUSE_*`` names to text,
+            or names a variable the settings' own lines already set.
+    """
+    if FLOW_RUN_ENV_OUTPUT not in outputs:
+        return {}
+    values = _output_value(outputs, FLOW_RUN_ENV_OUTPUT, origin)
+    if not isinstance(values, Mapping) or not all(isinstance(v, str) for v in values.values()):
+        raise CloudSettingsError(
+            f"output {FLOW_RUN_ENV_OUTPUT!r} in {origin} must be an object of names to text"
+        )
+    own = {"LAKEHOUSE_PROFILE", "LAKEHOUSE_ENV", *(f"LAKEHOUSE_{f.upper()}" for f in AWS_FIELDS)}
+    bad = sorted(n for n in values if not _FLOW_RUN_ENV_NAME.match(n) or n in own)
+    if bad:
+        raise CloudSettingsError(
+            f"output {FLOW_RUN_ENV_OUTPUT!r} in {origin} names {', '.join(bad)}: expected "
+            "LAKEHOUSE_<SOURCE>_<SETTING> names other than the settings' own"
+        )
+    return dict(sorted(values.items()))
+
+
 def settings_from_terraform_output(
     source: str | Path | Mapping[str, Any] | None = None,
     *,
@@ -227,26 +276,22 @@ def settings_from_terraform_output(
     Raises:
         CloudSettingsError: If the output cannot be read or lacks a field.
     """
-    if source is None:
-        if not env:
-            raise CloudSettingsError("pass an env (dev, prod) or a file of terraform output")
-        outputs, origin = read_terraform_output(env, root=root), f"terraform output of {env}"
-    else:
-        outputs, origin = load_outputs(source)
+    outputs, origin = read_outputs(source, env=env, root=root)
     values = cloud_values(outputs, origin=origin)
     if env:
         values["env"] = env
     return Settings(profile="aws", **values, **overrides)
 
 
-def env_lines(settings: Settings) -> list[str]:
-    """Render the AWS profile of ``settings`` as ``LAKEHOUSE_*=...`` lines for a ``.env`` file.
+def env_lines(settings: Settings, extra: Mapping[str, str] | None = None) -> list[str]:
+    """Render the AWS profile of ``settings`` as ``LAKEHOUSE_*=...`` lines for a ``.env`` file,
+    followed by the ``extra`` variables (:func:`flow_run_environment`).
 
     Mappings are written as JSON, which pydantic-settings parses back into dicts.
     """
     lines = [f"LAKEHOUSE_PROFILE={settings.profile}", f"LAKEHOUSE_ENV={settings.env}"]
-    for name in AWS_FIELDS:
-        value = getattr(settings, name)
+    values: dict[str, Any] = {f"LAKEHOUSE_{n.upper()}": getattr(settings, n) for n in AWS_FIELDS}
+    for name, value in {**values, **(extra or {})}.items():
         if value is None:
             continue
         if isinstance(value, dict):
@@ -256,5 +301,5 @@ def env_lines(settings: Settings) -> list[str]:
         if "'" in text or "\n" in text:
             raise CloudSettingsError(f"{name} holds a quote or newline, which a .env line cannot")
         # Single quotes keep JSON's double quotes intact for dotenv parsers and shells alike.
-        lines.append(f"LAKEHOUSE_{name.upper()}='{text}'")
+        lines.append(f"{name}='{text}'")
     return lines

@@ -50,12 +50,20 @@ def settings(
         ),
     ] = None,
 ) -> None:
-    """Print the LAKEHOUSE_* lines of the aws profile, filled from `terraform output -json`."""
-    from lakehouse.cloud import CloudSettingsError, env_lines, settings_from_terraform_output
+    """Print the LAKEHOUSE_* lines of the aws profile, filled from `terraform output -json`,
+    and the flow runs' further variables (each file inbox as LAKEHOUSE_<SOURCE>_LOCATION)."""
+    from lakehouse.cloud import (
+        CloudSettingsError,
+        env_lines,
+        flow_run_environment,
+        read_outputs,
+        settings_from_terraform_output,
+    )
 
     try:
-        cloud = settings_from_terraform_output(from_file, env=env)
-        lines = env_lines(cloud)
+        outputs, origin = read_outputs(from_file, env=env)
+        cloud = settings_from_terraform_output(outputs, env=env)
+        lines = env_lines(cloud, flow_run_environment(outputs, origin=origin))
     except CloudSettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -261,3 +261,31 @@ def test_terraform_binary_prefers_the_cache(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(CloudSettingsError, match="make setup"):
         terraform_binary()
+
+
+def test_flow_run_environment_follows_the_settings_in_the_dotenv(tmp_path: Path) -> None:
+    from lakehouse.cloud import flow_run_environment
+    from lakehouse.contracts import load_contract
+    from lakehouse.source_settings import source_settings
+
+    inbox = f"s3://lakehouse-dev-landing-{ACCOUNT}/inbox/immigration/"
+    doc = json.loads(json.dumps(SAMPLE_OUTPUT))
+    doc["flow_run_environment"] = {
+        "sensitive": False,
+        "type": ["map", "string"],
+        "value": {"LAKEHOUSE_IMMIGRATION_LOCATION": inbox},
+    }
+    extra = flow_run_environment(doc)
+    assert extra == {"LAKEHOUSE_IMMIGRATION_LOCATION": inbox}
+    assert flow_run_environment(SAMPLE_OUTPUT) == {}  # a root from before the output
+    dotenv = tmp_path / ".env"
+    lines = env_lines(settings_from_terraform_output(doc), extra)
+    dotenv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert lines[-1] == f"LAKEHOUSE_IMMIGRATION_LOCATION='{inbox}'"
+    # The ingest reads its location setting from that .env, as a flow run does.
+    read = source_settings(load_contract("immigration"), env_file=str(dotenv))
+    assert read.location == inbox
+    assert Settings(_env_file=dotenv).buckets["gold"] == BUCKETS["gold"]
+    doc["flow_run_environment"]["value"] = {"LAKEHOUSE_BUCKETS": "{}"}
+    with pytest.raises(CloudSettingsError, match="LAKEHOUSE_BUCKETS"):
+        flow_run_environment(doc)

@@ -91,6 +91,11 @@ output "inbox_uris" {
   value       = module.lakehouse.inbox_uris
 }
 
+output "flow_run_environment" {
+  description = "Further LAKEHOUSE_* variables of the flow runs, by name: each file inbox as LAKEHOUSE_<SOURCE>_LOCATION (written to the .env by `lakehouse cloud settings`)."
+  value       = module.lakehouse.flow_run_environment
+}
+
 output "inbox_writer_policy_arns" {
   description = "Managed policy per inbox that lets a sender put files under its prefix and nothing else."
   value       = module.lakehouse.inbox_writer_policy_arns

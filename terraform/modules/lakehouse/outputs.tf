@@ -100,6 +100,13 @@ output "inbox_uris" {
   value       = module.inbox.inbox_uris
 }
 
+# Read by `lakehouse cloud settings`, which writes these lines into the .env the flow runs read
+# (the image's), after the settings' own: one variable per file inbox, named for its source.
+output "flow_run_environment" {
+  description = "Further LAKEHOUSE_* variables of the flow runs, by name: each file inbox as LAKEHOUSE_<SOURCE>_LOCATION (written to the .env by `lakehouse cloud settings`)."
+  value       = { for source, uri in module.inbox.inbox_uris : "LAKEHOUSE_${upper(source)}_LOCATION" => uri }
+}
+
 output "inbox_writer_policy_arns" {
   description = "Managed policy per inbox that lets a sender put files under its prefix and nothing else."
   value       = module.inbox.writer_policy_arns
