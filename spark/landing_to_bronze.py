@@ -276,9 +276,10 @@ def _record_ledger(spark, result: BronzeResult, new: dict, started: datetime) ->
 def _load(
     spark, entity_plan: EntityPlan, refs: list, result: BronzeResult, started: datetime
 ) -> None:  # noqa: ANN001
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from spark.layouts import read_candidates
+    from spark.layouts import read_candidates, read_tasks
     from spark.schema import bronze_schema, quarantine_schema
     from spark.validate import FATAL, PROBLEMS, apply_checks, is_valid, quarantine_columns
 
@@ -289,7 +290,24 @@ def _load(
     validated = apply_checks(candidates, entity_plan.row_checks, F.col(FATAL))
     validated = _with_event_time(spark, validated, entity_plan)
     # One read and parse of the objects feeds the counts, the quarantine and the bronze rows.
-    validated = validated.persist()
+    # On disk only: kept in the heap, the rows of a large run would fill the storage memory
+    # (up to about a third of the heap) before spilling, so the JVM's memory would grow with
+    # the data; read back from local disk, they cost I/O, not memory.
+    validated = validated.persist(StorageLevel.DISK_ONLY)
+    # The dedupe and the partitioned write sort each shuffle partition, in memory until the
+    # execution memory runs out: as many partitions as read tasks keeps each sort about one read
+    # task's rows (``TASK_BYTES`` of objects), so a larger run means more sorts of the same size,
+    # not larger ones. Adaptive execution would merge them back by their compressed shuffle
+    # size (64 MB), several times that in rows; the run's own partitions stay as they are.
+    run_conf = {
+        "spark.sql.shuffle.partitions": str(
+            max(int(spark.conf.get("spark.sql.shuffle.partitions")), read_tasks(spark, refs))
+        ),
+        "spark.sql.adaptive.coalescePartitions.enabled": "false",
+    }
+    session_conf = {key: spark.conf.get(key, None) for key in run_conf}
+    for key, value in run_conf.items():
+        spark.conf.set(key, value)
     try:
         # The row's raw values as the source sent them, missing ones as null.
         record = F.to_json(
@@ -370,6 +388,11 @@ def _load(
             )
     finally:
         validated.unpersist()
+        for key, value in session_conf.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def _key_names(ent: Entity) -> list[str]:
@@ -549,6 +572,7 @@ def _merge_quarantine(spark, rows, uri: str, ent: Entity) -> int:  # noqa: ANN00
     is only the same within its own object.
     """
     from delta.tables import DeltaTable
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from spark import delta_log
@@ -560,7 +584,7 @@ def _merge_quarantine(spark, rows, uri: str, ent: Entity) -> int:  # noqa: ANN00
     keys = ["key", ent.event_time.column, "record"]
     unique = rows.withColumn("_scope", scope).dropDuplicates([*keys, "_scope"]).drop("_scope")
     if delta_log.latest_version(spark, uri) is None:
-        unique = unique.persist()
+        unique = unique.persist(StorageLevel.DISK_ONLY)  # the rejects of a bad year can be many
         try:
             unique.write.format("delta").mode("append").save(uri)
             return unique.count()

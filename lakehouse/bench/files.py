@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lakehouse.bench.measure import Meter, _children, _status_kib, find_jvm_pid
+from lakehouse.bench.measure import JvmHeap, Meter, _children, _status_kib, find_jvm_pid
 from lakehouse.bench.runner import machine_info
 from lakehouse.contracts import load_contract
 from lakehouse.replay.immigration import Month, generate
@@ -109,10 +109,13 @@ def run_scale(
     with meter.step() as landed:
         result = land(settings, contract, IngestRequest(location=str(inbox)))
     steps["land"] = {**landed.to_dict(), "files": len(result.targets)}
+    heap = JvmHeap(spark)
+    heap.reset()
     with WorkerPeak(meter.jvm_pid) as workers, meter.step() as loaded:
         done = bronze(spark, settings.lake, SOURCE, ENTITY)
     steps["bronze"] = {
         **loaded.to_dict(),
+        **heap.figures(),
         "rows_valid": done.rows_valid,
         "rows_quarantined": done.rows_quarantined,
         "python_worker_peak_rss_mib": workers.mib,
@@ -133,6 +136,10 @@ _RATIO_FIGURES = {
     "process_peak": "peak_rss_mib",
     "jvm_peak": "jvm_peak_rss_mib",
     "worker_peak": "python_worker_peak_rss_mib",
+    "heap_peak": "jvm_heap_peak_used_mib",
+    "old_gen_peak": "jvm_old_gen_peak_mib",
+    "heap_committed": "jvm_heap_committed_mib",
+    "heap_live_after": "jvm_heap_live_after_mib",
 }
 
 
@@ -188,7 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{name}: {result['rows']} rows, {result['steps']['generate']['bytes']} bytes; "
             f"land {result['steps']['land']['wall_s']} s, "
             f"peak {result['steps']['land']['peak_rss_mib']} MiB; "
-            f"bronze {bronze['wall_s']} s, JVM peak {bronze['jvm_peak_rss_mib']} MiB, "
+            f"bronze {bronze['wall_s']} s, JVM peak {bronze['jvm_peak_rss_mib']} MiB "
+            f"(heap: peak used {bronze['jvm_heap_peak_used_mib']}, old generation peak "
+            f"{bronze['jvm_old_gen_peak_mib']}, committed {bronze['jvm_heap_committed_mib']}, "
+            f"live after {bronze['jvm_heap_live_after_mib']} MiB), "
             f"Python worker peak {bronze['python_worker_peak_rss_mib']} MiB",
             flush=True,
         )

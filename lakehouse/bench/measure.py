@@ -137,6 +137,46 @@ def find_jvm_pid(spark: Any) -> int | None:
     return None
 
 
+class JvmHeap:
+    """Heap figures of a local Spark JVM, read through py4j from ``java.lang.management``.
+
+    Resident memory says what the JVM took from the machine; the heap says what the data cost
+    inside it. :meth:`reset` starts a step (each heap pool's peak is reset), :meth:`figures` ends
+    it: the peak used per pool (summed: an upper bound of the peak heap in use), the old
+    generation's peak (what outlived young collections: caches, sort buffers, broadcast
+    tables), the committed heap (what the resident memory follows) and the heap still in use
+    after a full collection (what the step left behind).
+    """
+
+    def __init__(self, spark: Any) -> None:
+        self._management = spark.sparkContext._jvm.java.lang.management  # noqa: SLF001
+
+    def _pools(self) -> list[Any]:
+        beans = self._management.ManagementFactory.getMemoryPoolMXBeans()
+        return [p for p in beans if str(p.getType().name()) == "HEAP"]
+
+    def reset(self) -> None:
+        for pool in self._pools():
+            pool.resetPeakUsage()
+
+    def figures(self) -> dict[str, float]:
+        mib = 1024 * 1024
+        pools = self._pools()
+        peaks = {str(p.getName()): p.getPeakUsage().getUsed() for p in pools}
+        old = [v for name, v in peaks.items() if "Old" in name or "Tenured" in name]
+        bean = self._management.ManagementFactory.getMemoryMXBean()
+        committed = bean.getHeapMemoryUsage().getCommitted()
+        bean.gc()
+        heap = bean.getHeapMemoryUsage()
+        return {
+            "jvm_heap_peak_used_mib": round(sum(peaks.values()) / mib, 1),
+            "jvm_old_gen_peak_mib": round(max(old, default=0) / mib, 1),
+            "jvm_heap_committed_mib": round(committed / mib, 1),
+            "jvm_heap_live_after_mib": round(heap.getUsed() / mib, 1),
+            "jvm_heap_max_mib": round(heap.getMax() / mib, 1),
+        }
+
+
 class Meter:
     """Measures steps of this process, and of a Spark JVM once :meth:`attach_jvm` is called."""
 

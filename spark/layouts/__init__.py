@@ -64,18 +64,22 @@ def read_spec(plan: EntityPlan) -> ReadSpec:
     return ReadSpec(layout=layout, envelope=envelope, values=values, required=required)
 
 
+def read_tasks(spark: SparkSession, refs: list[LandedRef]) -> int:
+    """Tasks that read ``refs``: about ``TASK_BYTES`` of objects each, at least one per core."""
+    total = sum(r.size for r in refs)
+    return max(spark.sparkContext.defaultParallelism, math.ceil(total / TASK_BYTES))
+
+
 def _paths_frame(spark: SparkSession, refs: list[LandedRef], split: bool = False) -> DataFrame:
     """One row per object (path, document, part, parts), spread over about ``TASK_BYTES`` per
     task. With ``split`` (layouts that read a row range), a larger object is ``parts`` rows,
     each read by its own task."""
-    total = sum(r.size for r in refs)
     rows = []
     # Largest first, dealt round-robin: tasks get similar bytes.
     for r in sorted(refs, key=lambda r: -r.size):
         parts = max(1, math.ceil(r.size / TASK_BYTES)) if split else 1
         rows += [(r.path, r.document, part, parts) for part in range(parts)]
-    tasks = max(spark.sparkContext.defaultParallelism, math.ceil(total / TASK_BYTES))
-    tasks = max(1, min(len(rows), tasks))
+    tasks = max(1, min(len(rows), read_tasks(spark, refs)))
     frame = spark.createDataFrame(rows, "path string, document boolean, part int, parts int")
     return frame.repartition(tasks)
 
