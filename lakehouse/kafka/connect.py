@@ -37,6 +37,7 @@ dedupe. Values are plain JSON (``schemas.enable=false``), keys too.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -75,7 +76,11 @@ STOP_TIMEOUT_S = 60.0
 # How often a foreground worker's connector is looked at.
 WATCH_INTERVAL_S = 5.0
 _DEFAULT_HEAP_OPTS = "-Xms64m -Xmx384m"
-_LOG_LEVELS = {"org.reflections": "ERROR"}
+_LOG_LEVELS = {
+    "org.reflections": "ERROR",
+    # One access-log line per REST call (a foreground worker is asked every few seconds).
+    "org.apache.kafka.connect.runtime.rest.RestServer": "WARN",
+}
 _FILE_PATTERN = "[%d] %p %X{connector.context}%m (%c)%n"
 
 
@@ -415,7 +420,8 @@ class ConnectWorker:
         return self.log_dir / "connect.log"
 
     def _wait_ready(self, proc: subprocess.Popen, deadline: float) -> str | None:
-        """None once the worker joined its Connect cluster (the connector list answers)."""
+        """None once the worker joined its Connect cluster: the connector list answers (404
+        while its REST resources are not registered yet, 409 while it joins or rebalances)."""
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 CHILDREN.pop(proc.pid, None)
@@ -543,7 +549,7 @@ class ConnectWorker:
                     log_event(
                         _log,
                         "connect.failed",
-                        40,
+                        logging.ERROR,
                         connector=self.name,
                         connector_state=now.connector_state,
                         task_state=now.task_state,

@@ -41,6 +41,7 @@ bronze dedupes what it already has.
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from lakehouse.contracts import ChangeCapture, Contract, PostgresSource
-from lakehouse.kafka import client_properties, ensure_bootstrap
-from lakehouse.kafka.connect import ConnectError, ConnectWorker
+from lakehouse.kafka import KafkaBrokerError, client_properties, ensure_bootstrap
+from lakehouse.kafka.connect import ConnectWorker
 from lakehouse.log import get_logger, log_event
 from lakehouse.settings import Settings
 from lakehouse.sources import IngestResult, ProgressHook, TargetOutcome
@@ -202,15 +203,16 @@ def ensure_capture(
     found = replication(dsn, cdc)
     _judge(found, cdc, ran_before=False)  # wal_level first: nothing starts without it
     password = conninfo_to_dict(dsn).get("password") or ""
-    proc = capture.launch(
-        bootstrap=ensure_bootstrap(settings),
-        secrets={"password": str(password)},
-        client=client_properties(),
-        foreground=foreground,
-    )
     warnings: list[str] = []
     config = connector_config(contract, dsn, capture)
+    proc = None
     try:
+        proc = capture.launch(
+            bootstrap=ensure_bootstrap(settings),
+            secrets={"password": str(password)},
+            client=client_properties(),
+            foreground=foreground,
+        )
         problem = _judge(found, cdc, ran_before=capture.has_offsets())
         if problem is None and capture.status().capturing:
             return capture, warnings, proc
@@ -235,7 +237,18 @@ def ensure_capture(
 def run_capture(settings: Settings, contract: Contract, dsn: str) -> int:
     """``lakehouse capture run``: the source's worker in the foreground until SIGTERM/SIGINT
     (exit 0 after a clean stop) or a connector failure (exit 1); raises what stops a start."""
-    capture, warnings, proc = ensure_capture(settings, contract, dsn, foreground=True)
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt  # unwinds the start; ensure_capture stops the worker
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        capture, warnings, proc = ensure_capture(settings, contract, dsn, foreground=True)
+    except KeyboardInterrupt:
+        log_event(logger, "capture.stopped_while_starting", source=contract.name)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     assert proc is not None
     status = capture.status()
     log_event(
@@ -274,7 +287,7 @@ def run(
         try:
             capture, warnings, _ = ensure_capture(settings, contract, dsn)
             status = capture.status()
-        except (CaptureError, ConnectError) as exc:
+        except (CaptureError, KafkaBrokerError) as exc:
             reason = str(exc).splitlines()[0]
         except psycopg.Error as exc:
             from lakehouse.sources.postgres import failure_line

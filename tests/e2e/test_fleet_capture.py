@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -404,14 +405,16 @@ def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
         LAKEHOUSE_KAFKA_BOOTSTRAP=run.bootstrap,
         LAKEHOUSE_CACHE_DIR=os.environ["LAKEHOUSE_CACHE_DIR"],
     )
+    log = contracts / "capture-run.log"  # a file, not a pipe nobody drains while it runs
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lakehouse.cli.app", "capture", "run", "fleet"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lakehouse.cli.app", "capture", "run", "fleet"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         events = _events_after(run, before, want=2)
         print(
@@ -421,12 +424,12 @@ def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
         )
         assert proc.poll() is None, "capture run exited while capturing"
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=90)
+        proc.wait(timeout=90)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    text = output.decode(errors="replace")
+    text = log.read_text(encoding="utf-8", errors="replace")
     assert proc.returncode == 0, text[-3000:]
     assert [e["op"] for e in events if e["op"] == "r"] == []  # no second snapshot
     changed = {(e["op"], (e.get("after") or {}).get("unit_id")) for e in events}
@@ -434,4 +437,7 @@ def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
     assert any(e["after"].get("home_base") == "Resumed Base" for e in events if e["op"] == "u")
     # The worker's own log is on standard output, one structured line per event.
     assert "logger=org.apache.kafka.connect" in text and 'event="' in text
+    started = re.search(r"event=connect.started .*seconds=([0-9.]+)", text)
+    assert started and "event=connect.stopping" in text, text[-3000:]
+    print(f"capture run: worker and connector running {started.group(1)} s after launch")
     assert conninfo_to_dict(run.dsn)["password"] not in text
