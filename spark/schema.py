@@ -38,6 +38,10 @@ METADATA_FIELDS: list[T.StructField] = [
 
 # Formats of timestamp/date text that are not strftime patterns.
 EPOCH_FORMATS = ("epoch_ms", "epoch_s", "sas_date")
+# ISO-8601 text as databases and isoformat() write it: the fraction of a second and the offset
+# are optional (``2026-11-30T12:00:00+00:00``, ``2026-11-30T12:00:00.123456Z``), which no single
+# strftime pattern accepts.
+ISO_FORMAT = "iso8601"
 
 
 @dataclass(frozen=True)

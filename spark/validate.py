@@ -15,7 +15,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from spark.schema import Check, java_datetime_pattern
+from spark.schema import ISO_FORMAT, Check, java_datetime_pattern
 
 PROBLEMS = "_problems"
 # Problems that replace every field check of a row (an unreadable object, an unparseable line,
@@ -90,6 +90,9 @@ def typed_value(check: Check, value: Column) -> Column:
     if kind in ("timestamp", "date"):
         if check.format in ("epoch_ms", "epoch_s", "sas_date"):
             stamp = _epoch(check, value)
+        elif check.format == ISO_FORMAT:
+            # Spark's own ISO reading; try_: unparseable text is null, never a failed job.
+            stamp = F.try_to_timestamp(value)
         elif check.format:
             # try_: an unparseable time is a quarantine reason, never a failed job (even ANSI).
             stamp = F.try_to_timestamp(value, F.lit(java_datetime_pattern(check.format)))

@@ -329,7 +329,7 @@ class ContractField(_Model):
     # decimal only: precision and scale (amounts as strings stay exact).
     precision: int = Field(18, ge=1, le=38)
     scale: int = Field(2, ge=0, le=38)
-    # timestamp/date: strftime pattern of the text, or epoch_ms / epoch_s / sas_date;
+    # timestamp/date: strftime pattern of the text, or iso8601 / epoch_ms / epoch_s / sas_date;
     # double: `hemisphere` (57.05N, 10.33W: a number and N/S/E/W, S and W negative).
     format: str | None = None
     unit: str | None = None

@@ -171,8 +171,11 @@ def _play(rng: random.Random, conn: psycopg.Connection, day: date) -> DayReport:
     hours = iter(rng.sample(range(1, 23), 20))  # distinct hours: one change per unit and day
     changed: set[str] = set()
 
-    # Yesterday's statistics of every unit alive at the end of yesterday, at one random hour.
-    stats_at = _at(day, next(hours), rng.randrange(60))
+    # Yesterday's statistics of every unit alive at the end of yesterday, at one random hour,
+    # stamped to the microsecond as a database's now() is (its own generator: the day's other
+    # draws, and so the simulated history, stay what they were).
+    fraction = timedelta(microseconds=random.Random(f"{day.isoformat()}:us").randrange(1, 10**6))
+    stats_at = _at(day, next(hours), rng.randrange(60)) + fraction
     yesterday = day - timedelta(days=1)
     for unit_id, _, unit_type in units:
         conn.execute(

@@ -532,7 +532,11 @@ def _event_utc(value: Any, fmt: str, offset: timedelta | None, zone: ZoneInfo | 
         return datetime.fromtimestamp(seconds, UTC)
     if isinstance(value, int | float):  # unixtime in a text format's place
         return datetime.fromtimestamp(float(value), UTC)
-    parsed = datetime.strptime(str(value), fmt)
+    parsed = (
+        datetime.fromisoformat(str(value))
+        if fmt == "iso8601"
+        else datetime.strptime(str(value), fmt)
+    )
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
     if zone is not None:

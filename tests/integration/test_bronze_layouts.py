@@ -373,7 +373,7 @@ def test_captured_changes_read_as_polled_rows_and_deletes_as_markers(
     placeholder = {"unit_id": "SEA-001", "name": "", "unit_type": "", "model": None,
                    "capacity": None, "home_base": None, "status": "",
                    "updated_at": "1970-01-01T00:00:00Z"}  # fmt: skip
-    # Whole seconds: the contract's format (%S%z) takes no fraction, polled or captured.
+    # A fraction of a second stays (iso8601 reads it, polled or captured); whole seconds have none.
     land_lines(
         lake,
         "fleet",
@@ -392,7 +392,7 @@ def test_captured_changes_read_as_polled_rows_and_deletes_as_markers(
                 "u",
                 2,
                 22,
-                {**unit, "unit_id": "AIR-002", "updated_at": "2026-01-02T17:30:00.000000Z"},
+                {**unit, "unit_id": "AIR-002", "updated_at": "2026-01-02T17:30:00.250000Z"},
             ),  # fmt: skip
             unit_event("d", 3, 30, None, {**placeholder, "unit_id": "SEA-002"}),
         ),
@@ -406,7 +406,7 @@ def test_captured_changes_read_as_polled_rows_and_deletes_as_markers(
     }
     assert rows[("AIR-001", "2026-01-02T09:00:00")]["name"] == "Heron II"
     # The delete of transaction 2: the newest time among that transaction's other changes.
-    marker = rows[("SEA-001", "2026-01-02T17:30:00")]
+    marker = rows[("SEA-001", "2026-01-02T17:30:00.250000")]
     assert marker["deleted"] is True and marker["name"] is None and marker["unit_type"] is None
     # Alone in its transaction: the commit time.
     (alone,) = [r for (u, _), r in rows.items() if u == "SEA-002"]

@@ -29,6 +29,7 @@ MODULES = (
     "state",
     "streaming",
     "inbox",
+    "access_logs",
 )
 ENVS = ("dev", "prod")
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
@@ -336,13 +337,20 @@ def test_rule_holds_everywhere(rule) -> None:
 
 
 def test_module_calls_pass_declared_and_required_inputs() -> None:
-    roots = [TERRAFORM / "envs" / e for e in ENVS] + [STACK, TERRAFORM / "bootstrap"]
+    modules = [TERRAFORM / "modules" / m for m in MODULES]
+    roots = [TERRAFORM / "envs" / e for e in ENVS] + [TERRAFORM / "bootstrap", *modules]
     assert [p for r in roots for p in bad_module_calls(r)] == []
-    # Every module but the state bootstrap's is used by the stack (by its source folder: a module
-    # such as source_database is called once per source that needs it).
-    calls = tfdocs.load_dir(STACK).modules.values()
-    used = {str(call.get("source", "")).rstrip("/").rsplit("/", 1)[-1] for call in calls}
+
+    # Every module but the state bootstrap's is used by the stack, directly or through a module
+    # it calls (by its source folder: source_database is called once per source that needs it).
+    def called_by(folder: Path) -> set[str]:
+        calls = tfdocs.load_dir(folder).modules.values()
+        return {str(call.get("source", "")).rstrip("/").rsplit("/", 1)[-1] for call in calls}
+
+    used = called_by(STACK)
+    used |= {inner for outer in used for inner in called_by(TERRAFORM / "modules" / outer)}
     assert used == set(MODULES) - {"state", "lakehouse"}
+    assert called_by(TERRAFORM / "modules" / "state") == {"access_logs"}
 
 
 def test_every_module_output_a_root_reads_exists() -> None:

@@ -48,118 +48,55 @@ resource "aws_kms_alias" "this" {
 # Access-log bucket of the state bucket
 ################################################################################
 
-resource "aws_s3_bucket" "logs" {
-  #checkov:skip=CKV_AWS_18:This is the access-log target; logging it into itself would loop.
-  #checkov:skip=CKV_AWS_144:Access logs are kept in-region; cross-region replication is a choice for the operator, not a default cost.
-  #checkov:skip=CKV_AWS_145:S3 server access logging only delivers to SSE-S3 targets, SSE-KMS is not supported.
-  bucket        = local.logs_bucket
-  force_destroy = var.force_destroy
-  tags          = merge(var.tags, { Name = local.logs_bucket })
+module "access_logs" {
+  source = "../access_logs"
+
+  bucket_name                        = local.logs_bucket
+  retention_days                     = var.access_log_retention_days
+  noncurrent_version_expiration_days = 30
+  force_destroy                      = var.force_destroy
+  tags                               = var.tags
 }
 
-resource "aws_s3_bucket_ownership_controls" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
+# The log bucket's resources lived in this module before the access_logs module owned them.
+moved {
+  from = aws_s3_bucket.logs
+  to   = module.access_logs.aws_s3_bucket.this
 }
 
-resource "aws_s3_bucket_public_access_block" "logs" {
-  bucket                  = aws_s3_bucket.logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
+moved {
+  from = aws_s3_bucket_ownership_controls.logs
+  to   = module.access_logs.aws_s3_bucket_ownership_controls.this
 }
 
-resource "aws_s3_bucket_versioning" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
+moved {
+  from = aws_s3_bucket_public_access_block.logs
+  to   = module.access_logs.aws_s3_bucket_public_access_block.this
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
+moved {
+  from = aws_s3_bucket_versioning.logs
+  to   = module.access_logs.aws_s3_bucket_versioning.this
 }
 
-resource "aws_s3_bucket_lifecycle_configuration" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  rule {
-    id     = "expire-access-logs"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = var.access_log_retention_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.logs
+  to   = module.access_logs.aws_s3_bucket_server_side_encryption_configuration.this
 }
 
-resource "aws_s3_bucket_notification" "logs" {
-  bucket      = aws_s3_bucket.logs.id
-  eventbridge = true
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.logs
+  to   = module.access_logs.aws_s3_bucket_lifecycle_configuration.this
 }
 
-data "aws_iam_policy_document" "logs" {
-  statement {
-    sid       = "S3ServerAccessLogsDelivery"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.logs.arn}/*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logging.s3.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+moved {
+  from = aws_s3_bucket_notification.logs
+  to   = module.access_logs.aws_s3_bucket_notification.this
 }
 
-resource "aws_s3_bucket_policy" "logs" {
-  bucket     = aws_s3_bucket.logs.id
-  policy     = data.aws_iam_policy_document.logs.json
-  depends_on = [aws_s3_bucket_public_access_block.logs]
+moved {
+  from = aws_s3_bucket_policy.logs
+  to   = module.access_logs.aws_s3_bucket_policy.this
 }
 
 ################################################################################
@@ -212,7 +149,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 
 resource "aws_s3_bucket_logging" "this" {
   bucket        = aws_s3_bucket.this.id
-  target_bucket = aws_s3_bucket.logs.id
+  target_bucket = module.access_logs.bucket_name
   target_prefix = "tfstate/"
 }
 

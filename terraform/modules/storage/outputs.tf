@@ -10,7 +10,7 @@ output "bucket_arns" {
 
 output "access_logs_bucket_name" {
   description = "Name of the bucket that receives S3 server access logs."
-  value       = aws_s3_bucket.logs.id
+  value       = module.access_logs.bucket_name
 }
 
 output "kms_key_arn" {
