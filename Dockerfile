@@ -63,8 +63,10 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY --chown=10001 lakehouse/__init__.py lakehouse/settings.py lakehouse/lake.py lakehouse/storage.py ./lakehouse/
 COPY --chown=10001 lakehouse/kafka/__init__.py lakehouse/kafka/jars.py ./lakehouse/kafka/
 COPY --chown=10001 spark/__init__.py spark/jars.py spark/session.py spark/log4j2.properties ./spark/
+# (Ivy's resolution cache of the Kafka jars goes: they are used from their own lib/ folders.)
 RUN python -m spark.jars \
-    && python -m lakehouse.kafka.jars --connect-only
+    && python -m lakehouse.kafka.jars --connect-only \
+    && rm -rf /opt/lakehouse-cache/kafka/ivy-cache
 
 COPY --chown=10001 lakehouse ./lakehouse
 COPY --chown=10001 spark ./spark

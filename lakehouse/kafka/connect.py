@@ -213,6 +213,7 @@ class ConnectWorker:
         self.log4j_file = self.directory / "log4j2.properties"
         self.log_dir = self.directory / "log"
         self._state = StateFile(self.state_file)
+        self._launched_at: float | None = None  # monotonic time this object launched the JVM
 
     def secret_ref(self, key: str) -> str:
         """How a connector property names a secret kept in ``secrets.properties``."""
@@ -399,11 +400,9 @@ class ConnectWorker:
                     )
             CHILDREN[proc.pid] = proc
             self._state.update(
-                pid=proc.pid,
-                rest_port=port,
-                started_at=datetime.now(UTC).isoformat(),
-                started_monotonic=started,
+                pid=proc.pid, rest_port=port, started_at=datetime.now(UTC).isoformat()
             )
+            self._launched_at = started
             why = self._wait_ready(proc, started + timeout)
             if why is not None:
                 self._terminate(proc.pid, timeout=10.0)
@@ -475,24 +474,31 @@ class ConnectWorker:
     def submit(self, connector: Mapping[str, str], *, timeout: float = START_TIMEOUT_S) -> None:
         """Create or update the connector and run it; returns once it and its task run.
 
-        A failed connector or task raises :class:`ConnectError` with its own first line.
+        The configuration is written only when it differs from the one in the Connect cluster
+        (writing it restarts the connector). A failed connector or task raises
+        :class:`ConnectError` with its own first line.
         """
-        self._call(
-            "PUT",
-            f"/connectors/{self.name}/config",
-            {"name": self.name, **connector},
-            ok=(200, 201),
-        )
+        wanted = {"name": self.name, **{k: str(v) for k, v in connector.items()}}
+        code, current = self._request("GET", f"/connectors/{self.name}/config")
+        if code != 200 or current != wanted:
+            self._call("PUT", f"/connectors/{self.name}/config", wanted, ok=(200, 201))
         # A connector left STOPPED (a reset cut short) or PAUSED runs again; no-op if running.
         self._call("PUT", f"/connectors/{self.name}/resume", ok=(202, 204))
+        self.wait_running(timeout=timeout)
+
+    def wait_running(self, *, timeout: float = START_TIMEOUT_S) -> None:
+        """Return once the connector and its task run, recording how long the start took
+        (``worker.json``, event ``connect.started``); a failure raises its own first line."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             now = self.status()
             if not now.running:
                 raise ConnectError(f"the Kafka Connect worker of {self.name!r} exited")
             if now.capturing:
-                started = self._state.read().get("started_monotonic")
-                seconds = round(time.monotonic() - started, 1) if started else None
+                if self._launched_at is None:
+                    return  # it was running already: no start to measure
+                seconds = round(time.monotonic() - self._launched_at, 1)
+                self._launched_at = None
                 self._state.update(start_seconds=seconds)
                 log_event(
                     _log,

@@ -214,8 +214,6 @@ def ensure_capture(
             foreground=foreground,
         )
         problem = _judge(found, cdc, ran_before=capture.has_offsets())
-        if problem is None and capture.status().capturing:
-            return capture, warnings, proc
         if problem is not None:
             # Recovery: a new snapshot from a new slot; bronze dedupes the rows it already has.
             warnings.append(problem)
@@ -226,6 +224,7 @@ def ensure_capture(
                 capture.stop_connector()  # a slot in use cannot be dropped
             _drop_slot(dsn, cdc.slot)
             capture.reset_offsets(config)
+        # Resumed from Kafka or already running: the same configuration is left alone.
         capture.submit(config)
     except BaseException:
         if foreground:
