@@ -40,7 +40,6 @@ pytestmark = pytest.mark.slow
 FIRST_DAY, LAST_DAY = date(2025, 3, 5), date(2025, 3, 7)
 LAYERS = ("landing", "bronze", "silver", "gold", "quarantine", "site")
 BUCKETS = {layer: f"wx-dev-{layer}" for layer in LAYERS}
-JOB_LAYERS = ("landing", "bronze", "quarantine")
 DATABASES = {layer: f"wx_dev_{layer}" for layer in ("bronze", "silver", "gold")}
 
 
@@ -102,7 +101,7 @@ def _aws_profile(tmp: Path) -> dict[str, str]:
 
 def _cluster_bronze(tmp: Path) -> tuple[subprocess.CompletedProcess[str], str, set, dict]:
     """Package the job, start the cluster, submit bronze to it; what ran where."""
-    from lakehouse.package import build_package, spark_submit, submit_args
+    from lakehouse.package import build_package, job_args, spark_submit, submit_args
     from spark.cluster import StandaloneCluster
     from spark.jars import cached_jars
     from spark.session import s3_conf
@@ -129,13 +128,8 @@ def _cluster_bronze(tmp: Path) -> tuple[subprocess.CompletedProcess[str], str, s
             str(package.code),
             str(package.entry_point),
             str(package.environment),
-            job_args=[
-                "--source",
-                "weather",
-                *[f"--layer-root={layer}=s3://{BUCKETS[layer]}" for layer in JOB_LAYERS],
-                "--lake-root",
-                f"s3://{BUCKETS['bronze']}",
-            ],
+            # The arguments `lakehouse cloud package` prints for EMR, from the aws profile.
+            job_args=job_args(Settings(_env_file=None), "weather"),
             master=cluster.master_url,
             jars=cached_jars(True),
             conf=conf,

@@ -451,6 +451,7 @@ def test_no_page_of_the_site_requests_anything_outside_it(
         "quality-gates.html",
         "fares.html",
         "events.html",
+        "fleet.html",
         "docs/index.html",
     } <= set(pages)
     raw = [p for p in pages if p.startswith("data-docs/")]
