@@ -8,9 +8,10 @@
 # PYTHON_IMAGE is the base: any Debian bookworm image with Python 3.11 on PATH as python and
 # pip (build-image.sh --local-base makes one from Debian packages where no registry is reachable).
 #
-# One image for both roles: the worker's task runs `prefect worker start --pool lakehouse-ecs`,
+# One image for every role: the worker's task runs `prefect worker start --pool lakehouse-ecs`,
 # and the flow runs it launches run `prefect flow-run execute` in the same image, so the code
-# is already there (prefect.yaml pulls nothing; LAKEHOUSE_PROJECT_DIR=/app). Java is in it for
+# is already there (prefect.yaml pulls nothing; LAKEHOUSE_PROJECT_DIR=/app); a source's change
+# data capture task runs `lakehouse capture run <source>` (terraform's source_database module). Java is in it for
 # the steps that start a local Spark session; the bronze job of the AWS profile is also
 # packaged for EMR Serverless by `lakehouse cloud package`, whose dependency archive must be
 # built on the EMR release's OS (Amazon Linux 2023), which this Debian image is not.
@@ -34,8 +35,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# Java 17 for Spark (pyspark 3.5.5); procps for Spark's launch scripts. Debian's versions are
-# not pinned on purpose: a rebuild takes the release's security updates (Python's are locked).
+# Java 17 for Spark (pyspark 3.5.5) and Kafka Connect; procps for Spark's launch scripts.
+# Debian's versions are not pinned on purpose: a rebuild takes the release's security updates
+# (Python's are locked).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openjdk-17-jre-headless procps \
@@ -54,6 +56,18 @@ USER 10001
 COPY --chown=10001 pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
+# Then the jars, before the code, so a code change does not fetch them again: Spark's (Delta,
+# s3a, Kafka source) and Kafka Connect's with Debezium and Amazon MSK's IAM auth (`lakehouse
+# capture run`, the capture task's command). Fetched by the project's own jar modules, copied
+# alone with what they import (tests/unit/test_dockerfile.py checks that they import).
+COPY --chown=10001 lakehouse/__init__.py lakehouse/settings.py lakehouse/lake.py lakehouse/storage.py ./lakehouse/
+COPY --chown=10001 lakehouse/kafka/__init__.py lakehouse/kafka/jars.py ./lakehouse/kafka/
+COPY --chown=10001 spark/__init__.py spark/jars.py spark/session.py spark/log4j2.properties ./spark/
+# (Ivy's resolution cache of the Kafka jars goes: they are used from their own lib/ folders.)
+RUN python -m spark.jars \
+    && python -m lakehouse.kafka.jars --connect-only \
+    && rm -rf /opt/lakehouse-cache/kafka/ivy-cache
+
 COPY --chown=10001 lakehouse ./lakehouse
 COPY --chown=10001 spark ./spark
 COPY --chown=10001 flows ./flows
@@ -61,7 +75,6 @@ COPY --chown=10001 expectations ./expectations
 COPY --chown=10001 dbt_project ./dbt_project
 COPY --chown=10001 prefect.yaml ./
 RUN uv sync --frozen --no-dev \
-    && python -m spark.jars \
     && lakehouse --help > /dev/null
 
 CMD ["lakehouse", "--help"]

@@ -59,7 +59,7 @@ def start(source: Source) -> None:
         typer.echo(f"error: no database for {source}: set its DSN setting", err=True)
         raise typer.Exit(1)
     try:
-        capture, warnings = ensure_capture(settings, contract, dsn)
+        capture, warnings, _ = ensure_capture(settings, contract, dsn)
     except (CaptureError, KafkaBrokerError) as exc:
         typer.echo(f"error: {str(exc).splitlines()[0]}", err=True)
         raise typer.Exit(1) from None
@@ -76,9 +76,47 @@ def start(source: Source) -> None:
     )
 
 
+@capture_app.command(
+    "run",
+    epilog="Example: lakehouse capture run fleet   (the capture container's command on AWS)",
+)
+def run(source: Source) -> None:
+    """Run the source's connector in the foreground until SIGTERM or Ctrl-C.
+
+    The container's command on AWS: the worker logs to standard output, one structured line
+    per event (this command's own events go to standard error). Its configuration and offsets
+    are in Kafka, so a restarted task resumes where the last one stopped (no second snapshot).
+    Exits 0 after a clean stop, 1 when the connector fails or cannot start.
+    """
+    import psycopg
+
+    from lakehouse.kafka import KafkaBrokerError
+    from lakehouse.settings import get_settings
+    from lakehouse.sources.postgres import failure_line
+    from lakehouse.sources.postgres_cdc import CaptureError, run_capture
+    from lakehouse.sources.postgres_local import resolve_dsn
+
+    contract = _contract(source)
+    settings = get_settings()
+    dsn = resolve_dsn(settings, contract)
+    if not dsn:
+        typer.echo(f"error: no database for {source}: set its DSN setting", err=True)
+        raise typer.Exit(1)
+    try:
+        code = run_capture(settings, contract, dsn)
+    except (CaptureError, KafkaBrokerError) as exc:
+        typer.echo(f"error: {str(exc).splitlines()[0]}", err=True)
+        raise typer.Exit(1) from None
+    except psycopg.Error as exc:
+        typer.echo(f"error: {failure_line(exc, dsn)}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
 @capture_app.command("stop", epilog="Example: lakehouse capture stop fleet")
 def stop(source: Source) -> None:
-    """Stop the source's connector; its offsets and replication slot stay (it resumes)."""
+    """Stop the source's background worker; the connector's offsets (in Kafka) and its
+    replication slot stay, so the next start resumes."""
     from lakehouse.settings import get_settings
     from lakehouse.sources.postgres_cdc import worker
 

@@ -5,9 +5,15 @@ Every part that talks to Kafka asks :func:`bootstrap_servers` where the cluster 
 address of the project's running local broker (``lakehouse kafka start``, see
 :mod:`lakehouse.kafka.broker`), else a :class:`KafkaBrokerError` that says what to do.
 
-The variable is read here rather than through :class:`lakehouse.settings.Settings` for now; it is
-meant to become a Settings field (``kafka_bootstrap``) later, and this function the one place
-that changes then.
+How Java clients (Kafka Connect) authenticate is :func:`client_properties`, from
+``LAKEHOUSE_KAFKA_AUTH``: ``none`` (the default: the local broker's plaintext listener) or
+``iam`` (Amazon MSK with IAM access control: TLS and the ``AWS_MSK_IAM`` SASL mechanism of
+``software.amazon.msk:aws-msk-iam-auth``, credentials from the AWS SDK's default chain, e.g. an
+ECS task role).
+
+The variables are read here rather than through :class:`lakehouse.settings.Settings` for now;
+they are meant to become Settings fields (``kafka_bootstrap``, ``kafka_auth``) later, and these
+functions the one place that changes then.
 """
 
 from __future__ import annotations
@@ -19,6 +25,16 @@ if TYPE_CHECKING:
     from lakehouse.settings import Settings
 
 BOOTSTRAP_ENV = "LAKEHOUSE_KAFKA_BOOTSTRAP"
+AUTH_ENV = "LAKEHOUSE_KAFKA_AUTH"
+AUTH_MODES = ("none", "iam")
+
+# Amazon MSK's IAM access control for Java clients (aws-msk-iam-auth, on the worker's classpath).
+_MSK_IAM = {
+    "security.protocol": "SASL_SSL",
+    "sasl.mechanism": "AWS_MSK_IAM",
+    "sasl.jaas.config": "software.amazon.msk.auth.iam.IAMLoginModule required;",
+    "sasl.client.callback.handler.class": ("software.amazon.msk.auth.iam.IAMClientCallbackHandler"),
+}
 
 
 class KafkaBrokerError(RuntimeError):
@@ -29,6 +45,22 @@ def configured_bootstrap() -> str | None:
     """``LAKEHOUSE_KAFKA_BOOTSTRAP`` (another cluster's ``host:port[,host:port...]``), if set."""
     value = os.environ.get(BOOTSTRAP_ENV, "").strip()
     return value or None
+
+
+def auth_mode() -> str:
+    """``LAKEHOUSE_KAFKA_AUTH``: ``none`` (default) or ``iam``; anything else is an error."""
+    value = os.environ.get(AUTH_ENV, "").strip().lower() or "none"
+    if value not in AUTH_MODES:
+        raise KafkaBrokerError(
+            f"{AUTH_ENV}={value!r} is not one of {', '.join(AUTH_MODES)} "
+            "(iam: Amazon MSK with IAM access control)"
+        )
+    return value
+
+
+def client_properties() -> dict[str, str]:
+    """Security properties of a Java Kafka client for :func:`auth_mode` (empty for ``none``)."""
+    return dict(_MSK_IAM) if auth_mode() == "iam" else {}
 
 
 def bootstrap_servers(settings: Settings) -> str:
@@ -74,9 +106,12 @@ def ensure_bootstrap(settings: Settings) -> str:
 
 
 __all__ = [
+    "AUTH_ENV",
     "BOOTSTRAP_ENV",
     "KafkaBrokerError",
+    "auth_mode",
     "bootstrap_servers",
+    "client_properties",
     "configured_bootstrap",
     "ensure_bootstrap",
 ]

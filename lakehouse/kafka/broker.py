@@ -40,6 +40,7 @@ from pathlib import Path
 
 from lakehouse.kafka import KafkaBrokerError
 from lakehouse.kafka.jars import KAFKA_VERSION, KafkaJarsError, classpath, require_jars
+from lakehouse.kafka.log4j import log4j2_properties
 from lakehouse.local_process import (
     CHILDREN,
     HOST,
@@ -152,30 +153,11 @@ def server_properties(
     return props
 
 
-_LOG4J2 = """\
-# Written by lakehouse at every broker start.
-name = lakehouse-kafka
-appender.file.type = RollingFile
-appender.file.name = file
-appender.file.fileName = ${sys:kafka.logs.dir}/server.log
-appender.file.filePattern = ${sys:kafka.logs.dir}/server.log.%i
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-appender.file.policies.type = Policies
-appender.file.policies.size.type = SizeBasedTriggeringPolicy
-appender.file.policies.size.size = 10MB
-appender.file.strategy.type = DefaultRolloverStrategy
-appender.file.strategy.max = 3
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = file
-logger.request.name = kafka.request.logger
-logger.request.level = WARN
-logger.statechange.name = state.change.logger
-logger.statechange.level = WARN
-# The full configuration dump (several hundred lines, repeated); server.properties has it.
-logger.config.name = org.apache.kafka.common.config.AbstractConfig
-logger.config.level = WARN
-"""
+_LOG4J2 = log4j2_properties(
+    "lakehouse-kafka",
+    log_file="server.log",
+    levels={"kafka.request.logger": "WARN", "state.change.logger": "WARN"},
+)
 
 
 class LocalBroker:

@@ -45,15 +45,20 @@ BROKER_MODULES: tuple[Module, ...] = (
     ("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION),
 )
 
-# Kafka Connect (standalone worker) from the same Kafka release as the broker, and the
-# Debezium PostgreSQL connector that runs in it (change data capture). Debezium resolves with
-# its own copies of the Connect API and clients (same 4.3 line); the worker loads it from a
-# plugin folder of its own (``plugin.path``), so those copies never meet the runtime's.
+# Kafka Connect (the worker) from the same Kafka release as the broker, and the Debezium
+# PostgreSQL connector that runs in it (change data capture). Debezium resolves with its own
+# copies of the Connect API and clients (same 4.3 line); the worker loads it from a plugin
+# folder of its own (``plugin.path``), so those copies never meet the runtime's. The worker's
+# own classpath also has Amazon MSK's IAM authentication (the SASL mechanism its Kafka clients
+# use against MSK, lakehouse.kafka.client_properties); resolved together with the runtime, so
+# the newest of each shared library (Jackson, SLF4J) wins, as Ivy's default conflict manager does.
 DEBEZIUM_VERSION = "3.6.1.Final"
+MSK_IAM_AUTH_VERSION = "2.3.5"
 CONNECT_MODULES: tuple[Module, ...] = (
     ("org.apache.kafka", "connect-runtime", KAFKA_VERSION),
     ("org.apache.kafka", "connect-json", KAFKA_VERSION),
     ("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION),
+    ("software.amazon.msk", "aws-msk-iam-auth", MSK_IAM_AUTH_VERSION),
 )
 DEBEZIUM_MODULES: tuple[Module, ...] = (
     ("io.debezium", "debezium-connector-postgres", DEBEZIUM_VERSION),
@@ -205,8 +210,9 @@ def ensure_jars(version: str = KAFKA_VERSION) -> list[Path]:
 
 
 def connect_home() -> Path:
-    """``<cache>/kafka-connect/<version>/``: the Connect worker's jars (``lib/``, ``jars.txt``)."""
-    return cache_dir() / "kafka-connect" / KAFKA_VERSION
+    """``<cache>/kafka-connect/<kafka>-msk-iam-<version>/``: the Connect worker's jars (``lib/``,
+    ``jars.txt``); named by both versions, so a cache of an earlier module list is not taken."""
+    return cache_dir() / "kafka-connect" / f"{KAFKA_VERSION}-msk-iam-{MSK_IAM_AUTH_VERSION}"
 
 
 def debezium_home() -> Path:
@@ -244,10 +250,17 @@ def require_jars() -> list[Path]:
     return jars
 
 
-def main() -> int:
-    """Fill the cache once (broker, Connect, Debezium); quick and offline when already filled."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Fill the cache once (broker, Connect, Debezium); quick and offline when already filled.
+
+    ``--connect-only``: Kafka Connect and Debezium alone (the image: its Kafka is MSK's).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    broker = (
+        [] if "--connect-only" in args else [(f"Kafka {KAFKA_VERSION}", kafka_home(), ensure_jars)]
+    )
     for label, home, fill in (
-        (f"Kafka {KAFKA_VERSION}", kafka_home(), ensure_jars),
+        *broker,
         (
             f"Kafka Connect {KAFKA_VERSION}",
             connect_home(),

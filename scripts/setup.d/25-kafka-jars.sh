@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Apache Kafka's jars (KRaft broker, Kafka Connect) and the Debezium PostgreSQL connector, fetched
-# once from Maven Central into ${LAKEHOUSE_CACHE_DIR:-$HOME/.cache/lakehouse}/{kafka,kafka-connect,
-# debezium}/<version>/ (lakehouse/kafka/jars.py).
+# Apache Kafka's jars (KRaft broker, Kafka Connect with Amazon MSK's IAM auth) and the Debezium
+# PostgreSQL connector, fetched once from Maven Central into
+# ${LAKEHOUSE_CACHE_DIR:-$HOME/.cache/lakehouse}/{kafka,kafka-connect,debezium}/<version>/
+# (lakehouse/kafka/jars.py).
 # Quick (no JVM) once the cache is filled.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ import duckdb
 import psycopg
 import pytest
 import yaml
+from psycopg.conninfo import conninfo_to_dict
 
 from lakehouse.contracts import CONTRACTS_DIR, Contract, load_contract
 from lakehouse.dbt import build_database, run_dbt
@@ -70,7 +72,7 @@ class Run:
     corrected: tuple[str, str] | None = None
 
 
-def _cdc_contract(suffix: str) -> Contract:
+def _cdc_contract_data(suffix: str) -> dict:
     data = yaml.safe_load((CONTRACTS_DIR / "fleet.yml").read_text(encoding="utf-8"))
     data["source"]["capture"] = "cdc"
     data["source"]["cdc"] = {
@@ -78,7 +80,11 @@ def _cdc_contract(suffix: str) -> Contract:
         "publication": f"lakehouse_test_{suffix}",
         "topic_prefix": f"fleettest{suffix}",
     }
-    return Contract.model_validate(data)
+    return data
+
+
+def _cdc_contract(suffix: str) -> Contract:
+    return Contract.model_validate(_cdc_contract_data(suffix))
 
 
 def _poll(run: Run) -> None:
@@ -181,7 +187,7 @@ def fleet_capture(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> Ite
             bootstrap=kafka_broker.bootstrap,
         )
         started = time.monotonic()
-        capture, warnings = postgres_cdc.ensure_capture(cdc, run.cdc_contract, dsn)
+        capture, warnings, _ = postgres_cdc.ensure_capture(cdc, run.cdc_contract, dsn)
         run.connect_start_s = time.monotonic() - started
         print(f"\nKafka Connect with Debezium started in {run.connect_start_s:.1f} s", flush=True)
         assert warnings == [] and capture.status().capturing
@@ -311,7 +317,7 @@ def test_a_dropped_slot_or_publication_is_one_line_and_recovered_by_a_new_snapsh
     assert "\n" not in publication + slot
     assert postgres_cdc.check_replication(run.dsn, cdc, ran_before=False) is None  # first start
 
-    _, warnings = postgres_cdc.ensure_capture(run.cdc, run.cdc_contract, run.dsn)
+    _, warnings, _ = postgres_cdc.ensure_capture(run.cdc, run.cdc_contract, run.dsn)
     assert warnings == [slot]
     assert capture.status().capturing
     found = postgres_cdc.replication(run.dsn, cdc)
@@ -330,3 +336,108 @@ def test_a_dropped_slot_or_publication_is_one_line_and_recovered_by_a_new_snapsh
     )
     assert all(r.rows_inserted == 0 and r.rows_updated == 0 for r in results), results
     assert sum(r.rows_read for r in results) > 0
+
+
+def _events_after(run: Run, ends: tuple, want: int, timeout: float = 180.0) -> list[dict]:
+    """The change events (tombstones left out) the capture's topics got past ``ends``, once
+    there are at least ``want`` of them."""
+    import json
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": run.bootstrap, "group.id": "fleet-resume-probe", "log_level": 2}
+    )
+    consumer.assign(
+        [
+            TopicPartition(t, 0, end)
+            for t, end in zip(run.cdc_contract.topic_landings, ends, strict=True)
+        ]
+    )
+    events: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and len(events) < want:
+            message = consumer.poll(1.0)
+            if message is not None and message.error() is None and message.value():
+                events.append(json.loads(message.value()))
+        return events
+    finally:
+        consumer.close()
+
+
+def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
+    fleet_capture: Run, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`lakehouse capture run` (the container's command) after the worker was stopped: the
+    distributed worker finds its connector and offsets in Kafka, sends the rows changed while
+    it was down, and snapshots nothing again (no op=r); SIGTERM stops it with exit code 0."""
+    import signal
+    import subprocess
+    import sys
+
+    run = fleet_capture
+    before = _caught_up(run)
+    assert postgres_cdc.worker(run.cdc, run.cdc_contract).stop()  # it was running
+    with psycopg.connect(run.dsn) as conn:  # changes while nothing captures
+        unit_id = conn.execute(
+            "select min(unit_id) from fleet.transport_units where status <> 'retired'"
+        ).fetchone()[0]
+        conn.execute(
+            "update fleet.transport_units set home_base = 'Resumed Base', "
+            "updated_at = updated_at + interval '1 second' where unit_id = %s",
+            [unit_id],
+        )
+        conn.execute(
+            "insert into fleet.unit_performance values (%s, date '2099-01-01', 10, 1, 1, 0, now())",
+            [unit_id],
+        )
+    contracts = tmp_path_factory.mktemp("resume-contracts")
+    suffix = run.cdc_contract.source.cdc.topic_prefix.removeprefix("fleettest")
+    (contracts / "fleet.yml").write_text(
+        yaml.safe_dump(_cdc_contract_data(suffix)), encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env.update(
+        LAKEHOUSE_LAKE_ROOT=str(run.cdc.lake_root),
+        LAKEHOUSE_CONTRACTS_DIR=str(contracts),
+        LAKEHOUSE_FLEET_PG_DSN=run.dsn,
+        LAKEHOUSE_KAFKA_BOOTSTRAP=run.bootstrap,
+        LAKEHOUSE_CACHE_DIR=os.environ["LAKEHOUSE_CACHE_DIR"],
+    )
+    log = contracts / "capture-run.log"  # a file, not a pipe nobody drains while it runs
+    started = time.monotonic()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lakehouse.cli.app", "capture", "run", "fleet"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        events = _events_after(run, before, want=2)
+        print(
+            f"\ncapture run delivered the changes made while down after "
+            f"{time.monotonic() - started:.1f} s",
+            flush=True,
+        )
+        assert proc.poll() is None, "capture run exited while capturing"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert proc.returncode == 0, text[-3000:]
+    assert [e["op"] for e in events if e["op"] == "r"] == []  # no second snapshot
+    changed = {(e["op"], (e.get("after") or {}).get("unit_id")) for e in events}
+    assert ("u", unit_id) in changed and ("c", unit_id) in changed, events
+    assert any(e["after"].get("home_base") == "Resumed Base" for e in events if e["op"] == "u")
+    # The worker's own log is on standard output, one structured line per event.
+    assert "logger=org.apache.kafka.connect" in text and 'event="' in text
+    started = re.search(r"event=connect.started .*seconds=([0-9.]+)", text)
+    assert started and "event=connect.stopping" in text, text[-3000:]
+    print(f"capture run: worker and connector running {started.group(1)} s after launch")
+    assert conninfo_to_dict(run.dsn)["password"] not in text

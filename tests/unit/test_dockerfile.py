@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -43,6 +44,12 @@ def test_image_installs_the_locked_project_as_a_non_root_user() -> None:
     for package in ("lakehouse", "spark", "flows", "expectations", "dbt_project"):
         assert f"COPY {package} ./{package}" in text
     assert "python -m spark.jars" in text  # Spark's jars in the image: sessions start offline
+    # Connect, Debezium and MSK IAM auth too (`lakehouse capture run`), and every jar before the
+    # code: a code change reuses the layer of the ~340 MB of jars.
+    assert "python -m lakehouse.kafka.jars --connect-only" in text
+    code = text.index("COPY lakehouse ./lakehouse")
+    assert text.index("python -m spark.jars") < code
+    assert text.index("python -m lakehouse.kafka.jars") < code
     users = re.findall(r"^USER (\S+)$", text, flags=re.M)
     assert users and users[-1] not in {"root", "0"}
     # prefect.yaml pulls nothing: the code must be where LAKEHOUSE_PROJECT_DIR says.
@@ -65,3 +72,29 @@ def test_prefect_pool_and_terraform_name_this_image() -> None:
         variables = (ROOT / root / "variables.tf").read_text(encoding="utf-8")
         block = variables[variables.index('variable "worker_image"') :]
         assert "Dockerfile" in block[: block.index("}")], root
+
+
+def test_the_jar_layer_has_every_module_the_jar_fetchers_import(tmp_path: Path) -> None:
+    """The files copied before the jars are fetched are enough to import the fetchers (the
+    rest of the code comes later): copied alone into a folder, they import from there."""
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("COPY --chown=10001 ", "COPY ")
+    early = text[: text.index("RUN python -m spark.jars")]
+    for line in re.findall(r"^COPY (.*)$", early, flags=re.M):
+        *sources, target = line.split()
+        for source in sources:
+            if (ROOT / source).is_file() and source not in ("pyproject.toml", "uv.lock"):
+                dest = tmp_path / target / Path(source).name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(ROOT / source, dest)
+    probe = (
+        "import sys; from pathlib import Path; "
+        f"sys.path = [{str(tmp_path)!r}] + [p for p in sys.path if p and "
+        f"Path(p).resolve() != Path({str(ROOT)!r})]; "
+        "import spark.jars, spark.session, lakehouse.kafka.jars; "
+        "print(spark.session.__file__, lakehouse.kafka.jars.__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert all(f.startswith(str(tmp_path)) for f in done.stdout.split()), done.stdout

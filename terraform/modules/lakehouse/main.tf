@@ -126,7 +126,8 @@ module "orchestration" {
 }
 
 # The fleet's operational PostgreSQL: reach from the polling flow runs, and (when enabled) its
-# change data capture as Kafka Connect with Debezium on the orchestration cluster.
+# change data capture on the orchestration cluster: the project's image running
+# `lakehouse capture run fleet` (Kafka Connect with Debezium), writing to MSK.
 module "fleet_database" {
   source = "../source_database"
 
@@ -142,15 +143,16 @@ module "fleet_database" {
   vpc_cidr            = module.network.vpc_cidr
   subnet_ids          = module.network.private_subnet_ids
   ecs_cluster_arn     = module.orchestration.cluster_arn
-  capture_image       = var.fleet_capture_image
+  image               = var.worker_image
   dsn_secret_arn      = lookup(module.orchestration.source_secret_arns, "fleet", null)
   kms_key_arn         = module.storage.kms_key_arn
   ecr_repository_arns = var.ecr_repository_arns
-  kafka_cluster_arn   = var.fleet_capture_kafka_cluster_arn
-  kafka_bootstrap     = var.fleet_capture_kafka_bootstrap
-  kafka_cidr_blocks   = [module.network.vpc_cidr]
-  log_retention_days  = var.log_retention_days
-  tags                = local.tags
+  # The stream topics' cluster (the streaming module) unless another is named.
+  kafka_cluster_arn  = var.fleet_capture_kafka_cluster_arn != null ? var.fleet_capture_kafka_cluster_arn : module.streaming.cluster_arn
+  kafka_bootstrap    = var.fleet_capture_kafka_bootstrap != null ? var.fleet_capture_kafka_bootstrap : module.streaming.bootstrap_brokers_sasl_iam
+  kafka_cidr_blocks  = [module.network.vpc_cidr]
+  log_retention_days = var.log_retention_days
+  tags               = local.tags
 }
 
 data "aws_region" "current" {}

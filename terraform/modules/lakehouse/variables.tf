@@ -270,25 +270,19 @@ variable "fleet_database_security_group_id" {
 }
 
 variable "enable_fleet_capture" {
-  description = "Controls if the fleet's change data capture (Kafka Connect with Debezium on ECS) is created; off while the contract polls."
+  description = "Controls if the fleet's change data capture (`lakehouse capture run fleet` in worker_image, Kafka Connect with Debezium, on ECS) is created; off while the contract polls (turn it on with capture: cdc in the image's contract)."
   type        = bool
   default     = false
 }
 
-variable "fleet_capture_image" {
-  description = "Image of Kafka Connect with the Debezium PostgreSQL connector for the fleet capture."
-  type        = string
-  default     = null
-}
-
 variable "fleet_capture_kafka_cluster_arn" {
-  description = "ARN of the MSK cluster the fleet's change events go to."
+  description = "ARN of the MSK cluster the fleet's change events go to; null: the streaming module's (create_streaming)."
   type        = string
   default     = null
 }
 
 variable "fleet_capture_kafka_bootstrap" {
-  description = "Bootstrap brokers (IAM) of that MSK cluster."
+  description = "Bootstrap brokers (IAM) of that MSK cluster; null: the streaming module's (create_streaming)."
   type        = string
   default     = null
 }

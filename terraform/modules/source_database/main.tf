@@ -8,10 +8,22 @@ locals {
   # (not for_each) because the security group ids are only known after apply.
   database_clients = concat(var.client_security_group_ids, aws_security_group.capture[*].id)
   cidr_count       = length(var.database_cidr_blocks)
-  # The contract's defaults for capture: cdc (lakehouse/contracts/__init__.py ChangeCapture).
-  slot         = coalesce(var.slot, "lakehouse_${var.source_name}")
-  publication  = coalesce(var.publication, "lakehouse_${var.source_name}")
+  # The contract's default for capture: cdc (lakehouse/contracts/__init__.py ChangeCapture).
   topic_prefix = coalesce(var.topic_prefix, var.source_name)
+  # Names the capture uses in Kafka (lakehouse.kafka.connect.connect_names and
+  # lakehouse.sources.postgres_cdc.heartbeat_topic): the Connect cluster's group and its
+  # configs/offsets/status topics, and Debezium's heartbeat topic.
+  connect_group   = "_connect.${local.topic_prefix}"
+  heartbeat_topic = "__debezium-heartbeat.${local.topic_prefix}"
+  # The code reads these (lakehouse.kafka, lakehouse.settings.Settings.work_dir, the connect
+  # worker's heap); tests/unit/test_terraform_structure.py holds them to that.
+  capture_environment = {
+    LAKEHOUSE_KAFKA_BOOTSTRAP = var.kafka_bootstrap
+    LAKEHOUSE_KAFKA_AUTH      = "iam"
+    # The root filesystem is read-only: the worker's folder goes to the task's /tmp volume.
+    LAKEHOUSE_WORK_DIR = "/tmp/lakehouse"
+    KAFKA_HEAP_OPTS    = "-Xms256m -Xmx${floor(var.capture_memory / 2)}m"
+  }
 }
 
 ################################################################################
@@ -171,31 +183,48 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution[0].json
 }
 
-# The task: Kafka Connect writes change events and its offsets/config/status topics to MSK.
+# The task: Kafka Connect (IAM auth) writes the change events and heartbeats, and keeps its
+# configuration, offsets and status in topics of its own; its worker joins one group. MSK names
+# topics and groups under the cluster's name and uuid (the cluster ARN's last two parts).
 data "aws_iam_policy_document" "task" {
   count = local.create_capture ? 1 : 0
 
   statement {
-    sid       = "ConnectToCluster"
-    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
+    sid = "ConnectToCluster"
+    # Kafka clients produce idempotently by default, which IAM grants on the cluster.
+    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"]
     resources = [var.kafka_cluster_arn]
   }
 
   statement {
-    sid = "WriteTopics"
+    sid = "ChangeEventTopics"
     actions = [
       "kafka-cluster:CreateTopic",
       "kafka-cluster:DescribeTopic",
-      "kafka-cluster:ReadData",
       "kafka-cluster:WriteData",
     ]
-    resources = [for prefix in [local.topic_prefix, "${var.name}-connect"] : "${replace(var.kafka_cluster_arn, ":cluster/", ":topic/")}/${prefix}*"]
+    resources = [
+      "${replace(var.kafka_cluster_arn, ":cluster/", ":topic/")}/${local.topic_prefix}.*",
+      "${replace(var.kafka_cluster_arn, ":cluster/", ":topic/")}/${local.heartbeat_topic}",
+    ]
   }
 
   statement {
-    sid       = "ConnectGroups"
+    sid = "ConnectTopics"
+    actions = [
+      "kafka-cluster:CreateTopic",
+      "kafka-cluster:DescribeTopic",
+      "kafka-cluster:DescribeTopicDynamicConfiguration",
+      "kafka-cluster:ReadData",
+      "kafka-cluster:WriteData",
+    ]
+    resources = ["${replace(var.kafka_cluster_arn, ":cluster/", ":topic/")}/${local.connect_group}.*"]
+  }
+
+  statement {
+    sid       = "ConnectGroup"
     actions   = ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"]
-    resources = ["${replace(var.kafka_cluster_arn, ":cluster/", ":group/")}/${var.name}-connect*"]
+    resources = ["${replace(var.kafka_cluster_arn, ":cluster/", ":group/")}/${local.connect_group}"]
   }
 }
 
@@ -233,6 +262,13 @@ resource "aws_ecs_task_definition" "capture" {
     cpu_architecture        = "X86_64"
   }
 
+  lifecycle {
+    precondition {
+      condition     = var.image != null && var.kafka_bootstrap != null && var.kafka_cluster_arn != null && var.dsn_secret_arn != null
+      error_message = "The capture needs image, kafka_bootstrap, kafka_cluster_arn and dsn_secret_arn."
+    }
+  }
+
   volume {
     name = "tmp"
   }
@@ -240,17 +276,22 @@ resource "aws_ecs_task_definition" "capture" {
   container_definitions = jsonencode([
     {
       name                   = local.container
-      image                  = var.capture_image
+      image                  = var.image
       essential              = true
       readonlyRootFilesystem = true
       privileged             = false
-      environment = [
-        { name = "KAFKA_BOOTSTRAP", value = var.kafka_bootstrap },
-        { name = "CONNECT_GROUP_ID", value = "${var.name}-connect-${var.source_name}" },
-        { name = "DEBEZIUM_SLOT", value = local.slot },
-        { name = "DEBEZIUM_PUBLICATION", value = local.publication },
-        { name = "DEBEZIUM_TOPIC_PREFIX", value = local.topic_prefix },
-      ]
+      # The worker in the foreground until ECS sends SIGTERM; its configuration and offsets are
+      # in Kafka, so a replaced task resumes without a second snapshot. Slot, publication and
+      # topic prefix come from the source's contract in the image.
+      command     = ["lakehouse", "capture", "run", var.source_name]
+      environment = [for k, v in local.capture_environment : { name = k, value = v }]
+      healthCheck = {
+        command     = ["CMD", "lakehouse", "capture", "status", var.source_name]
+        interval    = 60
+        timeout     = 30
+        retries     = 3
+        startPeriod = 300
+      }
       # The DSN (a secret) reaches the container as an environment variable, never in Terraform.
       secrets = [
         { name = "LAKEHOUSE_${upper(var.source_name)}_PG_DSN", valueFrom = "${var.dsn_secret_arn}:pg_dsn::" },
@@ -263,7 +304,7 @@ resource "aws_ecs_task_definition" "capture" {
         options = {
           awslogs-group         = aws_cloudwatch_log_group.capture[0].name
           awslogs-region        = local.region
-          awslogs-stream-prefix = "connect"
+          awslogs-stream-prefix = "capture"
         }
       }
     }

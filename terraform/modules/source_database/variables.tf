@@ -100,8 +100,8 @@ variable "ecs_cluster_arn" {
   default     = null
 }
 
-variable "capture_image" {
-  description = "Image of Kafka Connect with the Debezium PostgreSQL connector (3.6.1.Final, pgoutput) and the MSK IAM auth library."
+variable "image" {
+  description = "The project's image (its Dockerfile, pushed to ECR; the flow runs' image): it holds Kafka Connect, Debezium and the MSK IAM auth library, and the task runs `lakehouse capture run <source_name>` in it."
   type        = string
   default     = null
 }
@@ -160,20 +160,8 @@ variable "kafka_port" {
   default     = 9098
 }
 
-variable "slot" {
-  description = "Replication slot of the connector (the contract's cdc.slot); null: the contract's default, lakehouse_<source_name>."
-  type        = string
-  default     = null
-}
-
-variable "publication" {
-  description = "Publication of the captured tables (the contract's cdc.publication); null: the contract's default, lakehouse_<source_name>."
-  type        = string
-  default     = null
-}
-
 variable "topic_prefix" {
-  description = "Prefix of the change-event topics (the contract's cdc.topic_prefix); null: the contract's default, <source_name>."
+  description = "Prefix of the change-event topics as the contract in the image names it (cdc.topic_prefix; the code reads the contract, this scopes the task's topic and group permissions); null: the contract's default, <source_name>."
   type        = string
   default     = null
 }
