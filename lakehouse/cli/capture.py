@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -35,6 +37,39 @@ def _contract(source: str):  # noqa: ANN202
     return contract
 
 
+def _source_database(source: str):  # noqa: ANN202
+    """The source's cdc contract, the settings and its database's DSN, or exit with one line."""
+    from lakehouse.settings import get_settings
+    from lakehouse.sources.postgres_local import resolve_dsn
+
+    contract = _contract(source)
+    settings = get_settings()
+    dsn = resolve_dsn(settings, contract)
+    if not dsn:
+        typer.echo(f"error: no database for {source}: set its DSN setting", err=True)
+        raise typer.Exit(1)
+    return contract, settings, dsn
+
+
+@contextmanager
+def _one_line_errors(dsn: str) -> Iterator[None]:
+    """A capture, broker or database failure as one error line (no password) and exit 1."""
+    import psycopg
+
+    from lakehouse.kafka import KafkaBrokerError
+    from lakehouse.sources.postgres import failure_line
+    from lakehouse.sources.postgres_cdc import CaptureError
+
+    try:
+        yield
+    except (CaptureError, KafkaBrokerError) as exc:
+        typer.echo(f"error: {str(exc).splitlines()[0]}", err=True)
+        raise typer.Exit(1) from None
+    except psycopg.Error as exc:
+        typer.echo(f"error: {failure_line(exc, dsn)}", err=True)
+        raise typer.Exit(1) from None
+
+
 @capture_app.command(
     "start", epilog="Example: lakehouse capture start fleet   (then: lakehouse bronze fleet)"
 )
@@ -44,28 +79,11 @@ def start(source: Source) -> None:
     Checks the replication slot and publication first: a slot or publication that vanished
     since the last run is said in one line and recovered with a new snapshot.
     """
-    import psycopg
+    from lakehouse.sources.postgres_cdc import ensure_capture
 
-    from lakehouse.kafka import KafkaBrokerError
-    from lakehouse.settings import get_settings
-    from lakehouse.sources.postgres import failure_line
-    from lakehouse.sources.postgres_cdc import CaptureError, ensure_capture
-    from lakehouse.sources.postgres_local import resolve_dsn
-
-    contract = _contract(source)
-    settings = get_settings()
-    dsn = resolve_dsn(settings, contract)
-    if not dsn:
-        typer.echo(f"error: no database for {source}: set its DSN setting", err=True)
-        raise typer.Exit(1)
-    try:
+    contract, settings, dsn = _source_database(source)
+    with _one_line_errors(dsn):
         capture, warnings, _ = ensure_capture(settings, contract, dsn)
-    except (CaptureError, KafkaBrokerError) as exc:
-        typer.echo(f"error: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    except psycopg.Error as exc:
-        typer.echo(f"error: {failure_line(exc, dsn)}", err=True)
-        raise typer.Exit(1) from None
     for line in warnings:
         typer.echo(f"warning: {line}", err=True)
     status = capture.status()
@@ -88,28 +106,11 @@ def run(source: Source) -> None:
     are in Kafka, so a restarted task resumes where the last one stopped (no second snapshot).
     Exits 0 after a clean stop, 1 when the connector fails or cannot start.
     """
-    import psycopg
+    from lakehouse.sources.postgres_cdc import run_capture
 
-    from lakehouse.kafka import KafkaBrokerError
-    from lakehouse.settings import get_settings
-    from lakehouse.sources.postgres import failure_line
-    from lakehouse.sources.postgres_cdc import CaptureError, run_capture
-    from lakehouse.sources.postgres_local import resolve_dsn
-
-    contract = _contract(source)
-    settings = get_settings()
-    dsn = resolve_dsn(settings, contract)
-    if not dsn:
-        typer.echo(f"error: no database for {source}: set its DSN setting", err=True)
-        raise typer.Exit(1)
-    try:
+    contract, settings, dsn = _source_database(source)
+    with _one_line_errors(dsn):
         code = run_capture(settings, contract, dsn)
-    except (CaptureError, KafkaBrokerError) as exc:
-        typer.echo(f"error: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    except psycopg.Error as exc:
-        typer.echo(f"error: {failure_line(exc, dsn)}", err=True)
-        raise typer.Exit(1) from None
     raise typer.Exit(code)
 
 
