@@ -44,7 +44,11 @@ class Settings(BaseSettings):
 
     # Spark
     spark_master: str = Field("local[2]", description="Spark master URL for local runs.")
-    spark_driver_memory: str = Field("2g", description="Spark driver memory for local runs.")
+    spark_driver_memory: str = Field(
+        "2g",
+        pattern=r"^[1-9][0-9]*[kKmMgGtT]$",
+        description="Spark driver heap for local runs, taken at start (512m, 2g).",
+    )
     stream_max_records_per_batch: int = Field(
         50_000, ge=1, description="Records per micro-batch of the streaming bronze job."
     )

@@ -37,8 +37,10 @@ from spark.storage import is_uri, open_input
 
 RECORD_PREFIX_CHARS = 2000
 _CHUNK = 1 << 20
-# Rows per chunk read from a table file, and per batch handed back to Spark.
-TABLE_CHUNK_ROWS = 50_000
+# Rows per chunk read from a table file, and per batch handed back to Spark: Spark's own Arrow
+# batch size. A Python worker holds one chunk as pandas and Arrow (about 2.7 KiB a row for the
+# 28 I94 columns), so this, not the file's size, sets the workers' memory.
+TABLE_CHUNK_ROWS = 10_000
 # Characters of body text per frame handed back to Spark.
 BATCH_CHARS = 32 * 1024 * 1024
 

@@ -580,9 +580,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--months", default="2016-04", help="comma-separated YYYY-MM")
     parser.add_argument("--rows", type=int, default=10_000, help="arrival rows per month")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--arrivals-only", action="store_true", help="only the monthly SAS files")
     args = parser.parse_args(argv)
     months = [Month.parse(m) for m in args.months.split(",") if m]
-    for name, rows in generate(args.folder, months, args.rows, args.seed).items():
+    written = generate(args.folder, months, args.rows, args.seed, reference=not args.arrivals_only)
+    for name, rows in written.items():
         print(f"{name}\t{rows}")
     return 0
 

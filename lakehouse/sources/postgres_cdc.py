@@ -226,10 +226,20 @@ def ensure_capture(
             capture.reset_offsets(config)
         # Resumed from Kafka or already running: the same configuration is left alone.
         capture.submit(config)
+        status = capture.status()
     except BaseException:
         if foreground:
             capture.stop()
         raise
+    log_event(
+        logger,
+        "capture.running",
+        source=contract.name,
+        connector=capture.name,
+        pid=status.pid,
+        start_seconds=status.start_seconds,
+        warnings=warnings,
+    )
     return capture, warnings, proc
 
 
@@ -249,16 +259,6 @@ def run_capture(settings: Settings, contract: Contract, dsn: str) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert proc is not None
-    status = capture.status()
-    log_event(
-        logger,
-        "capture.running",
-        source=contract.name,
-        connector=capture.name,
-        pid=status.pid,
-        start_seconds=status.start_seconds,
-        warnings=warnings,
-    )
     return capture.supervise(proc)
 
 
@@ -284,23 +284,13 @@ def run(
     else:
         progress("capture", "starting change data capture")
         try:
-            capture, warnings, _ = ensure_capture(settings, contract, dsn)
-            status = capture.status()
+            _, warnings, _ = ensure_capture(settings, contract, dsn)
         except (CaptureError, KafkaBrokerError) as exc:
             reason = str(exc).splitlines()[0]
         except psycopg.Error as exc:
             from lakehouse.sources.postgres import failure_line
 
             reason = failure_line(exc, dsn)
-        else:
-            log_event(
-                logger,
-                "capture.running",
-                source=contract.name,
-                connector=capture.name,
-                pid=status.pid,
-                start_seconds=status.start_seconds,
-            )
     for target in targets:
         target.status = "failed" if reason else "ok"
         target.reason = reason

@@ -23,11 +23,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from lakehouse import gold
+from lakehouse.contracts import load_contract
 from lakehouse.replay import ReplayServer
 from lakehouse.runs import latest_run, list_runs
 from lakehouse.settings import Settings
 from lakehouse.site import format_number, make_server
 from lakehouse.site.server import server_url
+from lakehouse.sources.postgres_local import local_server
 
 pytestmark = pytest.mark.slow
 
@@ -72,10 +74,20 @@ def site_settings(
     tmp_path_factory: pytest.TempPathFactory,
     kafka_broker,
     own_topic_contracts,  # noqa: ANN001
-) -> Settings:
+) -> Iterator[Settings]:
     """A lake on which the whole daily pipeline ran once, site refresh included (the geo
     events through the session's Kafka broker, on topics of this test's own)."""
     root = tmp_path_factory.mktemp("site-e2e")
+    settings = Settings(lake_root=root / "lake", _env_file=None)
+    try:
+        yield _run_pipeline(root, kafka_broker, own_topic_contracts, settings)
+    finally:
+        # The simulator started the fleet's own PostgreSQL under this lake; it must not outlive
+        # the tests.
+        local_server(settings, load_contract("fleet")).stop()
+
+
+def _run_pipeline(root: Path, kafka_broker, own_topic_contracts, settings: Settings) -> Settings:  # noqa: ANN001
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     env["LAKEHOUSE_LAKE_ROOT"] = str(root / "lake")
     env["LAKEHOUSE_CONTRACTS_DIR"] = str(own_topic_contracts(root / "contracts"))
@@ -110,7 +122,6 @@ def site_settings(
     # The same run again lands nothing new: no Spark, no dbt build, the same dbt docs.
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     assert re.search(r"transform\s*│\s*skipped", rerun.stderr), rerun.stderr[-4000:]
-    settings = Settings(lake_root=root / "lake", _env_file=None)
     site_run = latest_run(settings.lake, "site", "weather")
     assert site_run and site_run["status"] == "ok", site_run
     assert site_run["dbt_docs"] and site_run["data_docs"] and site_run["raw_data_docs"], site_run
