@@ -7,9 +7,11 @@ subprocesses reach the same server through ``PREFECT_API_URL`` so none of them s
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,6 +52,20 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def settings(tmp_path: Path) -> Settings:
     """Local-profile settings on a temporary lake."""
     return Settings(lake_root=tmp_path / "lake", _env_file=None)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """The test session's local Delta session (one JVM for the whole run: the first module to
+    ask starts it, ~15 s), with this process's zone set to UTC while the module runs, because
+    PySpark hands timestamps to Python in the process's zone."""
+    from spark.session import get_session
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TZ", "UTC")
+        time.tzset()
+        yield get_session(Settings(_env_file=None), "lakehouse-tests")
+    time.tzset()
 
 
 # ---------------------------------------------------------------- Kafka (integration and e2e)

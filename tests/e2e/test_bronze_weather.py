@@ -13,8 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +26,6 @@ from lakehouse.settings import Settings
 pytestmark = pytest.mark.slow
 
 CITIES = 4
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    """One local Delta session for the module, to read the tables back."""
-    from spark.session import get_session
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TZ", "UTC")  # PySpark hands timestamps to Python in the process's zone
-        time.tzset()
-        yield get_session(Settings(_env_file=None), "test-bronze-e2e")
-    time.tzset()
 
 
 def lakehouse(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,6 @@ sizes are computed from the figures.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +16,10 @@ import pytest
 from lakehouse.bench.files import ratios, run_scale
 from lakehouse.bench.measure import Meter, find_jvm_pid
 from lakehouse.replay.immigration import Month
-from lakehouse.settings import Settings
 
 pytestmark = pytest.mark.slow
 
 MONTHS = [Month(2016, 1), Month(2016, 2)]
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from spark.session import get_session
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TZ", "UTC")
-        time.tzset()
-        yield get_session(Settings(_env_file=None), "test-bench-files")
-    time.tzset()
 
 
 def test_each_size_is_measured_and_compared_to_the_first(spark: Any, tmp_path: Path) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from lakehouse.contracts import load_contract
 from lakehouse.lake import Lake
 from lakehouse.landing import land_response
 from lakehouse.runs import latest_run
-from lakehouse.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -94,19 +92,6 @@ def log_versions(lake: Lake) -> dict[str, int]:
         "ledger": lake.state / "bronze" / "weather__hourly" / "processed_objects",
     }
     return {k: len(list((p / "_delta_log").glob("*.json"))) for k, p in tables.items()}
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    """One local Delta session for the module (starting one costs ~15 s)."""
-    from spark.session import get_session
-
-    # PySpark hands timestamps to Python in the process's zone; compare them in UTC.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TZ", "UTC")
-        time.tzset()
-        yield get_session(Settings(_env_file=None), "test-bronze-job")
-    time.tzset()
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +20,6 @@ import pytest
 from lakehouse.contracts import Contract, load_contract
 from lakehouse.lake import Lake
 from lakehouse.landing import land_body, land_file, land_response
-from lakehouse.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -30,18 +27,6 @@ CONTRACTS = Path(__file__).resolve().parents[1] / "fixtures" / "contracts" / "la
 T1 = datetime(2025, 3, 9, 6, 0, tzinfo=UTC)
 T2 = T1 + timedelta(hours=1)
 T3 = T1 + timedelta(hours=2)
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    """The local Delta session of this test process (getOrCreate: shared with other modules)."""
-    from spark.session import get_session
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TZ", "UTC")  # PySpark hands timestamps to Python in the process's zone
-        time.tzset()
-        yield get_session(Settings(_env_file=None), "test-bronze-layouts")
-    time.tzset()
 
 
 def contract(name: str) -> Contract:
