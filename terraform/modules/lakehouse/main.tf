@@ -14,6 +14,11 @@ locals {
   job_write_layers = ["bronze", "silver", "gold", "quarantine"]
   # Layers analysts and Spectrum see: only what passed the gates.
   published_layers = ["silver", "gold"]
+
+  # The worker's default, the stock Prefect image, runs the worker but has no `lakehouse`
+  # command: a capture task given it would fail at run time, so it gets no image and the
+  # capture's precondition fails the plan instead.
+  project_image = startswith(var.worker_image, "prefecthq/prefect:") ? null : var.worker_image
 }
 
 module "storage" {
@@ -143,7 +148,7 @@ module "fleet_database" {
   vpc_cidr            = module.network.vpc_cidr
   subnet_ids          = module.network.private_subnet_ids
   ecs_cluster_arn     = module.orchestration.cluster_arn
-  image               = var.worker_image
+  image               = local.project_image
   dsn_secret_arn      = lookup(module.orchestration.source_secret_arns, "fleet", null)
   kms_key_arn         = module.storage.kms_key_arn
   ecr_repository_arns = var.ecr_repository_arns

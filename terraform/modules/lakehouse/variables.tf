@@ -270,7 +270,7 @@ variable "fleet_database_security_group_id" {
 }
 
 variable "enable_fleet_capture" {
-  description = "Controls if the fleet's change data capture (`lakehouse capture run fleet` in worker_image, Kafka Connect with Debezium, on ECS) is created; off while the contract polls (turn it on with capture: cdc in the image's contract)."
+  description = "Controls if the fleet's change data capture (`lakehouse capture run fleet` in worker_image, Kafka Connect with Debezium, on ECS) is created; off while the contract polls (turn it on with capture: cdc in the image's contract). Needs worker_image set to the project's image: with the stock Prefect image the plan fails."
   type        = bool
   default     = false
 }

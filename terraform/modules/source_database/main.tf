@@ -265,7 +265,7 @@ resource "aws_ecs_task_definition" "capture" {
   lifecycle {
     precondition {
       condition     = var.image != null && var.kafka_bootstrap != null && var.kafka_cluster_arn != null && var.dsn_secret_arn != null
-      error_message = "The capture needs image, kafka_bootstrap, kafka_cluster_arn and dsn_secret_arn."
+      error_message = "The capture needs image (the project's image, which has the lakehouse command), kafka_bootstrap, kafka_cluster_arn and dsn_secret_arn."
     }
   }
 
