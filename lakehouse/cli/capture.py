@@ -104,7 +104,8 @@ def run(source: Source) -> None:
     The container's command on AWS: the worker logs to standard output, one structured line
     per event (this command's own events go to standard error). Its configuration and offsets
     are in Kafka, so a restarted task resumes where the last one stopped (no second snapshot).
-    Exits 0 after a clean stop, 1 when the connector fails or cannot start.
+    Exits 0 after a clean stop, 1 when the connector fails or cannot start, and with the
+    worker's own code when it dies (137 when killed).
     """
     from lakehouse.sources.postgres_cdc import run_capture
 

@@ -537,7 +537,8 @@ class ConnectWorker:
 
     def supervise(self, proc: subprocess.Popen, *, interval: float = WATCH_INTERVAL_S) -> int:
         """Watch a foreground worker until SIGTERM or SIGINT (then stop it cleanly: 0), its
-        connector fails (stop it: 1) or it exits by itself (its exit code, 1 if that was 0)."""
+        connector fails (stop it: 1) or it exits by itself (its exit code, 1 if that was 0,
+        128 + the signal's number if one killed it, as a shell says: 137 for an OOM kill)."""
         stopping = threading.Event()
         previous = {
             sig: signal.signal(sig, lambda *_: stopping.set())
@@ -548,8 +549,9 @@ class ConnectWorker:
                 if proc.poll() is not None:
                     CHILDREN.pop(proc.pid, None)
                     self._state.update(pid=None)
-                    log_event(_log, "connect.exited", connector=self.name, code=proc.returncode)
-                    return proc.returncode or 1
+                    code = proc.returncode
+                    log_event(_log, "connect.exited", logging.ERROR, connector=self.name, code=code)
+                    return 128 - code if code < 0 else code or 1
                 now = self.status()
                 if now.failed:
                     log_event(

@@ -20,9 +20,12 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -373,6 +376,33 @@ def _events_after(run: Run, ends: tuple, want: int, timeout: float = 180.0) -> l
         consumer.close()
 
 
+def _capture_run(run: Run, log: Path) -> subprocess.Popen:
+    """`lakehouse capture run fleet` as the container runs it (a process of its own, settings
+    from the environment), its output to ``log``: a file, not a pipe nobody drains."""
+    contracts = log.parent / "contracts"
+    contracts.mkdir()
+    suffix = run.cdc_contract.source.cdc.topic_prefix.removeprefix("fleettest")
+    (contracts / "fleet.yml").write_text(
+        yaml.safe_dump(_cdc_contract_data(suffix)), encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env.update(
+        LAKEHOUSE_LAKE_ROOT=str(run.cdc.lake_root),
+        LAKEHOUSE_CONTRACTS_DIR=str(contracts),
+        LAKEHOUSE_FLEET_PG_DSN=run.dsn,
+        LAKEHOUSE_KAFKA_BOOTSTRAP=run.bootstrap,
+        LAKEHOUSE_CACHE_DIR=os.environ["LAKEHOUSE_CACHE_DIR"],
+    )
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "lakehouse.cli.app", "capture", "run", "fleet"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
     fleet_capture: Run, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -380,8 +410,6 @@ def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
     distributed worker finds its connector and offsets in Kafka, sends the rows changed while
     it was down, and snapshots nothing again (no op=r); SIGTERM stops it with exit code 0."""
     import signal
-    import subprocess
-    import sys
 
     run = fleet_capture
     before = _caught_up(run)
@@ -399,29 +427,9 @@ def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
             "insert into fleet.unit_performance values (%s, date '2099-01-01', 10, 1, 1, 0, now())",
             [unit_id],
         )
-    contracts = tmp_path_factory.mktemp("resume-contracts")
-    suffix = run.cdc_contract.source.cdc.topic_prefix.removeprefix("fleettest")
-    (contracts / "fleet.yml").write_text(
-        yaml.safe_dump(_cdc_contract_data(suffix)), encoding="utf-8"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env.update(
-        LAKEHOUSE_LAKE_ROOT=str(run.cdc.lake_root),
-        LAKEHOUSE_CONTRACTS_DIR=str(contracts),
-        LAKEHOUSE_FLEET_PG_DSN=run.dsn,
-        LAKEHOUSE_KAFKA_BOOTSTRAP=run.bootstrap,
-        LAKEHOUSE_CACHE_DIR=os.environ["LAKEHOUSE_CACHE_DIR"],
-    )
-    log = contracts / "capture-run.log"  # a file, not a pipe nobody drains while it runs
+    log = tmp_path_factory.mktemp("resume") / "capture-run.log"
     started = time.monotonic()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lakehouse.cli.app", "capture", "run", "fleet"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = _capture_run(run, log)
     try:
         events = _events_after(run, before, want=2)
         print(
@@ -448,3 +456,36 @@ def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
     assert started and "event=connect.stopping" in text, text[-3000:]
     print(f"capture run: worker and connector running {started.group(1)} s after launch")
     assert conninfo_to_dict(run.dsn)["password"] not in text
+
+
+def test_capture_run_fails_when_its_worker_dies(
+    fleet_capture: Run, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A worker that dies under `lakehouse capture run` (killed, out of memory) ends the run
+    with a structured line and exit code 137 (128 + SIGKILL, as a shell says), so ECS
+    restarts the task."""
+    import signal
+
+    run = fleet_capture
+    capture = postgres_cdc.worker(run.cdc, run.cdc_contract)
+    capture.stop()  # whatever an earlier test left running
+    log = tmp_path_factory.mktemp("dies") / "capture-run.log"
+    proc = _capture_run(run, log)
+    try:
+        deadline = time.monotonic() + 240
+        while "event=capture.running" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+            time.sleep(1)
+        pid = capture.status().pid
+        assert pid and pid != proc.pid
+        os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert proc.returncode == 137, text[-3000:]
+    assert re.search(r"level=error .*event=connect.exited .*code=-9", text), text[-3000:]
+    assert not capture.status().running
