@@ -20,10 +20,12 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -376,9 +378,11 @@ def _events_after(run: Run, ends: tuple, want: int, timeout: float = 180.0) -> l
         consumer.close()
 
 
-def _capture_run(run: Run, log: Path) -> subprocess.Popen:
+@contextmanager
+def _capture_run(run: Run, log: Path) -> Iterator[subprocess.Popen]:
     """`lakehouse capture run fleet` as the container runs it (a process of its own, settings
-    from the environment), its output to ``log``: a file, not a pipe nobody drains."""
+    from the environment), its output to ``log``: a file, not a pipe nobody drains. Killed
+    with its worker when the block ends with it still running."""
     contracts = log.parent / "contracts"
     contracts.mkdir()
     suffix = run.cdc_contract.source.cdc.topic_prefix.removeprefix("fleettest")
@@ -394,13 +398,19 @@ def _capture_run(run: Run, log: Path) -> subprocess.Popen:
         LAKEHOUSE_CACHE_DIR=os.environ["LAKEHOUSE_CACHE_DIR"],
     )
     with log.open("wb") as out:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "lakehouse.cli.app", "capture", "run", "fleet"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
@@ -409,8 +419,6 @@ def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
     """`lakehouse capture run` (the container's command) after the worker was stopped: the
     distributed worker finds its connector and offsets in Kafka, sends the rows changed while
     it was down, and snapshots nothing again (no op=r); SIGTERM stops it with exit code 0."""
-    import signal
-
     run = fleet_capture
     before = _caught_up(run)
     assert postgres_cdc.worker(run.cdc, run.cdc_contract).stop()  # it was running
@@ -429,8 +437,7 @@ def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
         )
     log = tmp_path_factory.mktemp("resume") / "capture-run.log"
     started = time.monotonic()
-    proc = _capture_run(run, log)
-    try:
+    with _capture_run(run, log) as proc:
         events = _events_after(run, before, want=2)
         print(
             f"\ncapture run delivered the changes made while down after "
@@ -440,10 +447,6 @@ def test_capture_run_resumes_from_kafka_without_a_second_snapshot(
         assert proc.poll() is None, "capture run exited while capturing"
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=90)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     text = log.read_text(encoding="utf-8", errors="replace")
     assert proc.returncode == 0, text[-3000:]
     assert [e["op"] for e in events if e["op"] == "r"] == []  # no second snapshot
@@ -464,14 +467,11 @@ def test_capture_run_fails_when_its_worker_dies(
     """A worker that dies under `lakehouse capture run` (killed, out of memory) ends the run
     with a structured line and exit code 137 (128 + SIGKILL, as a shell says), so ECS
     restarts the task."""
-    import signal
-
     run = fleet_capture
     capture = postgres_cdc.worker(run.cdc, run.cdc_contract)
     capture.stop()  # whatever an earlier test left running
     log = tmp_path_factory.mktemp("dies") / "capture-run.log"
-    proc = _capture_run(run, log)
-    try:
+    with _capture_run(run, log) as proc:
         deadline = time.monotonic() + 240
         while "event=capture.running" not in log.read_text(errors="replace"):
             assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
@@ -481,10 +481,6 @@ def test_capture_run_fails_when_its_worker_dies(
         assert pid and pid != proc.pid
         os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     text = log.read_text(encoding="utf-8", errors="replace")
     assert proc.returncode == 137, text[-3000:]
     assert re.search(r"level=error .*event=connect.exited .*code=-9", text), text[-3000:]
